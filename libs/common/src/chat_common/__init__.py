@@ -1,0 +1,1 @@
+"""Code the chat services share. Nothing service-specific belongs here."""

@@ -1,0 +1,105 @@
+"""Domain errors: one vocabulary, mapped once per door (HTTP handler, gRPC interceptor).
+
+Services raise these from their store/pipeline code; the client only ever sees
+`{"detail": message}` (or the gRPC status and message), never internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    grpc_code: ClassVar[grpc.StatusCode] = grpc.StatusCode.INVALID_ARGUMENT
+    default_message: ClassVar[str] = "bad request"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class InvalidInput(DomainError):
+    status, grpc_code, default_message = 422, grpc.StatusCode.INVALID_ARGUMENT, "invalid input"
+
+
+class NotFound(DomainError):
+    status, grpc_code, default_message = 404, grpc.StatusCode.NOT_FOUND, "not found"
+
+
+class Conflict(DomainError):
+    status, grpc_code, default_message = 409, grpc.StatusCode.ALREADY_EXISTS, "conflict"
+
+
+class Unauthenticated(DomainError):
+    status, grpc_code, default_message = 401, grpc.StatusCode.UNAUTHENTICATED, "not authenticated"
+
+
+class RateLimited(DomainError):
+    status, grpc_code = 429, grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_message = "too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+class UpstreamFailed(DomainError):
+    status, grpc_code, default_message = 502, grpc.StatusCode.UNAVAILABLE, "upstream failed"
+
+
+class UpstreamTimeout(DomainError):
+    status, grpc_code = 504, grpc.StatusCode.DEADLINE_EXCEEDED
+    default_message = "upstream timed out"
+
+
+class Unavailable(DomainError):
+    status, grpc_code, default_message = 503, grpc.StatusCode.UNAVAILABLE, "service unavailable"
+
+
+GRPC_TO_ERROR: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: Conflict,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.DEADLINE_EXCEEDED: UpstreamTimeout,
+}
+
+
+def from_grpc(code: grpc.StatusCode, details: str | None) -> DomainError:
+    """The domain error a gRPC status stands for (unknown codes become UpstreamFailed)."""
+    return GRPC_TO_ERROR.get(code, UpstreamFailed)(details or None)
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Keep FastAPI's shape but drop the echoed input: it may be large or sensitive.
+    return [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in exc.errors()]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """`{"detail": ...}` for every error, with the right status, and no stack traces."""
+
+    async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)

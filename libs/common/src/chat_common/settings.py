@@ -1,0 +1,59 @@
+"""Settings shared by the services. Each service subclasses these in its own
+`settings.py` behind a cached `get_settings()`; nothing is read at import time."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chat_common.tokens import TokenVerifier
+
+DEFAULT_AUTH_JWKS_URL = "http://127.0.0.1:8001/.well-known/jwks.json"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    # "development" generates what it lacks; "production" fails fast on missing secrets.
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+
+
+class TokenSettings(ServiceSettings):
+    """How a service verifies access tokens (all services but auth read these)."""
+
+    auth_jwks_url: str | None = DEFAULT_AUTH_JWKS_URL
+    # An inline JWKS document (JSON); used instead of / besides the URL.
+    auth_jwks: str | None = None
+    jwt_issuer: str = "chatkit-backend"
+    jwt_audience: str = "chatkit-backend"
+    # Comma-separated, fixed by configuration (RFC 8725): never taken from a token.
+    jwt_algorithms: str = "EdDSA,RS256"
+    jwt_leeway_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _has_a_key_source(self) -> TokenSettings:
+        if not self.auth_jwks_url and not self.auth_jwks:
+            raise ValueError("set AUTH_JWKS_URL (or AUTH_JWKS) so access tokens can be verified")
+        return self
+
+    def token_verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            algorithms=[a.strip() for a in self.jwt_algorithms.split(",") if a.strip()],
+            jwks_url=self.auth_jwks_url,
+            jwks=self.auth_jwks,
+            leeway=self.jwt_leeway_seconds,
+        )
+
+
+def async_database_url(url: str) -> str:
+    """`postgresql://…` as SQLAlchemy's psycopg 3 driver URL."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")

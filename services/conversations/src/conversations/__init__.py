@@ -1,0 +1,3 @@
+"""The conversations service: sole owner of conversations and messages, served over REST and
+gRPC
+"""
