@@ -1,0 +1,1 @@
+"""ChatKit protocol: threads are conversations, thread items are messages (over gRPC)."""
