@@ -1,0 +1,32 @@
+"""`python -m offline_model`: serve on HOST:PORT (127.0.0.1:8090) with uvloop, no access log."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from offline_model.main import create_app
+from offline_model.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        server_header=False,
+        log_level=settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""One real offline model process for the whole module, on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import openai
+import pytest
+from chat_testkit.processes import ServiceProcess, free_port
+
+
+@pytest.fixture(scope="session")
+def model_url() -> Iterator[str]:
+    port = free_port()
+    env = {"PORT": str(port), "OFFLINE_MODEL_TOKENS_PER_SECOND": "0", "LOG_LEVEL": "warning"}
+    with ServiceProcess.python_module(
+        "offline-model", "offline_model", env=env, ready_url=f"http://127.0.0.1:{port}/healthz"
+    ):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture
+async def client(model_url: str) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        base_url=model_url, api_key="offline", max_retries=0, timeout=10.0
+    ) as c:
+        yield c
