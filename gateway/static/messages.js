@@ -1,0 +1,101 @@
+// Drawing messages. Everything a user or the model wrote goes in as text, never as HTML.
+
+const WHO = { user: "You", assistant: "Assistant", tool: "Tool", system: "System" };
+const BADGE = {
+  in_progress: "Writing…",
+  failed: "Failed",
+  interrupted: "Interrupted",
+  pending: "Sending…",
+  unsent: "Not sent",
+};
+
+const DEFAULT_NOTE = {
+  failed: "The assistant could not finish this reply.",
+  interrupted: "This reply was cut off before it finished.",
+};
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function toolCallsText(toolCalls) {
+  if (!Array.isArray(toolCalls) || toolCalls.length === 0) return "";
+  const names = toolCalls.map((call) => call?.function?.name ?? call?.name ?? "a tool");
+  return `Used ${names.join(", ")}`;
+}
+
+/** A new <li> for a message ({id?, role, content, status, tool_calls?}). */
+export function messageItem(message) {
+  const item = element("li", "message");
+  const meta = element("div", "message-meta");
+  meta.append(element("span", "who"), element("span", "badge"));
+  const body = element("div", "message-body");
+  item.append(meta, body, element("p", "message-note"));
+  updateMessageItem(item, message);
+  return item;
+}
+
+/** Brings an existing <li> up to date with a (newer) version of its message. */
+export function updateMessageItem(item, message) {
+  const role = message.role ?? "assistant";
+  const status = message.status ?? "complete";
+  item.className = `message ${role} status-${status}`;
+  if (message.id) item.dataset.id = message.id;
+  item.dataset.status = status;
+  item.querySelector(".who").textContent = WHO[role] ?? role;
+  const badge = item.querySelector(".badge");
+  badge.textContent = BADGE[status] ?? "";
+  badge.hidden = !BADGE[status];
+  const text = message.content || toolCallsText(message.tool_calls);
+  setBody(item, text);
+  // Screen readers wait for the whole reply instead of reading every word as it lands.
+  item.setAttribute("aria-busy", String(status === "in_progress"));
+  const note = item.querySelector(".message-note");
+  const settled = status !== "in_progress" && status !== "pending";
+  if (settled && note.dataset.transient) setNote(item, "");
+  if (!note.textContent && DEFAULT_NOTE[status]) setNote(item, DEFAULT_NOTE[status]);
+}
+
+export function setBody(item, text) {
+  const body = item.querySelector(".message-body");
+  body.textContent = text;
+  body.hidden = !text;
+}
+
+export function appendText(item, text) {
+  const body = item.querySelector(".message-body");
+  body.append(document.createTextNode(text));
+  body.hidden = false;
+}
+
+/** A note under a message; a transient one ("checking…") goes when the message settles. */
+export function setNote(item, text, { transient = false } = {}) {
+  const note = item.querySelector(".message-note");
+  note.textContent = text ?? "";
+  note.hidden = !text;
+  if (transient) note.dataset.transient = "1";
+  else delete note.dataset.transient;
+}
+
+/** Adds a button under a message (e.g. "Retry"), replacing any earlier one. */
+export function setAction(item, label, onClick) {
+  item.querySelector(".message-action")?.remove();
+  if (!label) return null;
+  const button = element("button", "button subtle message-action", label);
+  button.type = "button";
+  button.addEventListener("click", onClick);
+  item.append(button);
+  return button;
+}
+
+/** Upserts messages (oldest first) into the list by id, keeping the server's order. */
+export function mergeMessages(list, messages) {
+  for (const message of messages) {
+    const existing = message.id ? list.querySelector(`li[data-id="${CSS.escape(message.id)}"]`) : null;
+    if (existing) updateMessageItem(existing, message);
+    else list.append(messageItem(message));
+  }
+}
