@@ -1,0 +1,132 @@
+"""The auth service's tables (its own, prefixed `auth_`) and its request/response shapes.
+
+The schema itself is made only by the Alembic migrations in `services/auth/migrations`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+EMAIL_MAX_CHARS = 320
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 1024
+REFRESH_TOKEN_MAX_CHARS = 256
+
+
+def _timestamp(*, nullable: bool, default_now: bool = False) -> Column[datetime]:
+    return Column(
+        DateTime(timezone=True),
+        nullable=nullable,
+        server_default=func.now() if default_now else None,
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "auth_users"
+
+    id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
+    # Normalised (stripped, lowercased) before it is stored or looked up.
+    email: str = SQLField(sa_column=Column(String(EMAIL_MAX_CHARS), unique=True, nullable=False))
+    password_hash: str = SQLField(sa_column=Column(String(512), nullable=False))
+    created_at: datetime | None = SQLField(
+        default=None, sa_column=_timestamp(nullable=False, default_now=True)
+    )
+
+
+class RefreshFamily(SQLModel, table=True):
+    """One login session: every refresh token rotated from one login shares it."""
+
+    __tablename__ = "auth_refresh_families"
+
+    id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = SQLField(
+        sa_column=Column(ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime | None = SQLField(
+        default=None, sa_column=_timestamp(nullable=False, default_now=True)
+    )
+    revoked_at: datetime | None = SQLField(default=None, sa_column=_timestamp(nullable=True))
+
+
+class RefreshToken(SQLModel, table=True):
+    """Only the SHA-256 of the opaque token is stored."""
+
+    __tablename__ = "auth_refresh_tokens"
+
+    id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: bytes = SQLField(sa_column=Column(LargeBinary(32), unique=True, nullable=False))
+    family_id: uuid.UUID = SQLField(
+        sa_column=Column(
+            ForeignKey("auth_refresh_families.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime | None = SQLField(
+        default=None, sa_column=_timestamp(nullable=False, default_now=True)
+    )
+    expires_at: datetime = SQLField(sa_column=_timestamp(nullable=False))
+    used_at: datetime | None = SQLField(default=None, sa_column=_timestamp(nullable=True))
+
+
+class LoginFailures(SQLModel, table=True):
+    """Failed logins per (normalised) email in the current window; shared by all replicas."""
+
+    __tablename__ = "auth_login_failures"
+
+    email: str = SQLField(sa_column=Column(String(EMAIL_MAX_CHARS), primary_key=True))
+    failures: int = SQLField(sa_column=Column(Integer, nullable=False))
+    window_started_at: datetime = SQLField(sa_column=_timestamp(nullable=False))
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def valid_email(value: str) -> str:
+    email = normalize_email(value)
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from None
+    return email
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)]
+
+
+class RegisterIn(Strict):
+    email: Annotated[str, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(valid_email)]
+    password: Password
+
+
+class LoginIn(Strict):
+    # Not validated as an address: a malformed one simply matches no account (401).
+    email: Annotated[str, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(normalize_email)]
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
+
+
+class RefreshIn(Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=REFRESH_TOKEN_MAX_CHARS)]
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str

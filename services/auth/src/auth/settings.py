@@ -1,0 +1,78 @@
+"""The auth service's settings (env, 12-factor). Read once via `get_settings()`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from chat_common.settings import ServiceSettings
+from pydantic import Field, SecretStr, model_validator
+
+# OWASP Password Storage Cheat Sheet: argon2id at m=19 MiB, t=2, p=1 or an equivalent
+# trade-off (m=46 MiB/t=1 ... m=7 MiB/t=5), i.e. memory * iterations >= ~35 MiB.
+OWASP_MIN_MEMORY_KIB = 7168
+OWASP_MIN_MEMORY_TIMES_ITERATIONS = 35840
+DEFAULT_DEV_KEYS_DIR = Path(".data/keys")
+
+
+class Settings(ServiceSettings):
+    port: int = 8001
+    database_url: str = Field(min_length=1)
+    db_pool_size: int = Field(10, ge=1, le=100)
+
+    jwt_issuer: str = "chatkit-backend"
+    jwt_audience: str = "chatkit-backend"
+    # One or more PEM private keys (Ed25519 or RSA >= 2048) in one value; the LAST signs,
+    # the others still verify. Literal "\n" sequences are read as newlines.
+    jwt_private_keys: SecretStr | None = None
+    # Or a directory of *.pem files: the file whose name sorts last signs. In development
+    # an Ed25519 key is generated there once when it holds none.
+    jwt_keys_dir: Path | None = None
+    jwt_leeway_seconds: float = Field(30.0, ge=0, le=300)
+
+    access_token_ttl_seconds: int = Field(900, ge=30, le=3600)
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365)
+    # A used refresh token replayed within this many seconds (a double-submit or two tabs
+    # racing) is refused without revoking its family; later replays revoke the family.
+    refresh_reuse_grace_seconds: float = Field(2.0, ge=0, le=60)
+
+    login_max_failures: int = Field(5, ge=1, le=1000)
+    login_failure_window_seconds: int = Field(900, ge=1, le=86400)
+
+    # argon2id cost (defaults: RFC 9106 "low memory", stronger than OWASP's minimum).
+    password_hash_time_cost: int = Field(3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(65536, ge=8, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(4, ge=1, le=16)
+    # At most this many hashes at once, each in a worker thread off the event loop.
+    password_hash_concurrency: int = Field(4, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.environment != "production":
+            return self
+        memory, iterations = self.password_hash_memory_kib, self.password_hash_time_cost
+        if memory < OWASP_MIN_MEMORY_KIB or memory * iterations < OWASP_MIN_MEMORY_TIMES_ITERATIONS:
+            raise ValueError(
+                "PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_TIME_COST are below OWASP's minimum "
+                "for argon2id (e.g. 19456 KiB with 2 iterations); refusing to start in production"
+            )
+        if self.jwt_private_keys is None and self.jwt_keys_dir is None:
+            raise ValueError(
+                "set JWT_PRIVATE_KEYS (PEM private keys) or JWT_KEYS_DIR (a directory of PEM "
+                "files) to sign access tokens; production never generates keys"
+            )
+        return self
+
+    @property
+    def keys_dir(self) -> Path | None:
+        """Where keys live when they are not given inline (development has a default)."""
+        if self.jwt_keys_dir is not None:
+            return self.jwt_keys_dir
+        if self.jwt_private_keys is None and self.environment == "development":
+            return DEFAULT_DEV_KEYS_DIR
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # database_url comes from the environment

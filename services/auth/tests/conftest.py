@@ -1,0 +1,183 @@
+"""Fixtures for the auth service's tests: a migrated database of their own, signing keys,
+and the app served in-process (httpx ASGITransport, lifespan run for real)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from auth.keys import SigningKey
+from auth.main import create_app
+from auth.migrate import upgrade
+from auth.settings import Settings
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# Cheap argon2 where its cost is not what a test is about (production refuses these).
+CHEAP_HASHING = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 1024,
+    "password_hash_parallelism": 1,
+}
+PASSWORD = "correct horse battery staple"
+
+
+def new_pem() -> str:
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def b64url(data: bytes | dict[str, Any]) -> str:
+    raw = json.dumps(data).encode() if isinstance(data, dict) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def claims_for(user_id: uuid.UUID | str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": "chatkit-backend",
+        "aud": "chatkit-backend",
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def sign(key: SigningKey, claims: dict[str, Any], **header: Any) -> str:
+    headers = {"kid": key.kid, "typ": "at+jwt", **header}
+    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+
+class AuthApi:
+    """The service's routes, spoken over one httpx client."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    async def register(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        return await self.client.post(
+            "/api/auth/register", json={"email": email, "password": password}
+        )
+
+    async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        return await self.client.post(
+            "/api/auth/login", json={"email": email, "password": password}
+        )
+
+    async def refresh(self, refresh_token: str) -> httpx.Response:
+        return await self.client.post("/api/auth/refresh", json={"refresh_token": refresh_token})
+
+    async def logout(self, refresh_token: str) -> httpx.Response:
+        return await self.client.post("/api/auth/logout", json={"refresh_token": refresh_token})
+
+    async def me(self, token: str) -> httpx.Response:
+        return await self.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+    async def verify(self, token: str) -> httpx.Response:
+        return await self.client.get("/verify", headers={"Authorization": f"Bearer {token}"})
+
+    async def account(self, password: str = PASSWORD) -> Account:
+        """A fresh registered user, logged in."""
+        email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+        registered = await self.register(email, password)
+        assert registered.status_code == 201, registered.text
+        logged_in = await self.login(email, password)
+        assert logged_in.status_code == 200, logged_in.text
+        pair = logged_in.json()
+        return Account(
+            id=uuid.UUID(registered.json()["id"]),
+            email=email,
+            password=password,
+            access_token=pair["access_token"],
+            refresh_token=pair["refresh_token"],
+        )
+
+
+AppFactory = Callable[..., contextlib.AbstractAsyncContextManager[AuthApi]]
+
+
+@pytest.fixture(scope="session")
+def auth_database_url(make_database: Callable[..., str]) -> str:
+    url = make_database("auth_test")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def signing_pem() -> str:
+    return new_pem()
+
+
+@pytest.fixture(scope="session")
+def signing_key(signing_pem: str) -> SigningKey:
+    return SigningKey.from_pem(signing_pem.encode(), source="test")
+
+
+@pytest.fixture(scope="session")
+def settings(auth_database_url: str, signing_pem: str) -> Settings:
+    return Settings(
+        environment="development",
+        database_url=auth_database_url,
+        jwt_private_keys=signing_pem,  # type: ignore[arg-type]  # pydantic makes it a SecretStr
+        **CHEAP_HASHING,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def app_factory(settings: Settings) -> AppFactory:
+    """`async with app_factory(**setting_overrides) as api:` one more app, lifespan and all."""
+
+    @contextlib.asynccontextmanager
+    async def running(**overrides: Any) -> AsyncIterator[AuthApi]:
+        app_settings = settings.model_copy(update=overrides)
+        app = create_app(app_settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://auth.test"
+            ) as client,
+        ):
+            yield AuthApi(client, app_settings)
+
+    return running
+
+
+@pytest.fixture(scope="session")
+async def api(app_factory: AppFactory) -> AsyncIterator[AuthApi]:
+    """The app with the default settings (shared by the session: use fresh accounts)."""
+    async with app_factory() as running:
+        yield running
+
+
+@pytest.fixture
+async def account(api: AuthApi) -> Account:
+    return await api.account()
