@@ -1,0 +1,37 @@
+"""The per-request ChatKit context: who asks, and what this one request already knows.
+
+Nothing here outlives the request (the agent is stateless); the caches only save
+repeated gRPC calls between the SDK's steps of a single request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from chat.conversations.v1 import conversations_pb2 as pb
+from chatkit.types import ThreadMetadata
+
+from agent.context import RequestContext
+
+
+@dataclass(slots=True)
+class ChatContext:
+    # The verified user and their raw access token (passed on to every gRPC call).
+    auth: RequestContext
+    # Threads loaded or saved during this request, as stored (skips redundant writes).
+    threads: dict[str, ThreadMetadata] = field(default_factory=dict)
+    # Thread ids generated in this request and not yet created.
+    new_threads: set[str] = field(default_factory=set)
+    # User item id -> the `in_progress` assistant message StartTurn stored with it.
+    replies: dict[str, pb.Message] = field(default_factory=dict)
+    # Items `respond` already stored in their final state (the SDK's save is skipped).
+    stored_items: set[str] = field(default_factory=set)
+
+    @property
+    def user_id(self) -> UUID:
+        return self.auth.user_id
+
+    @property
+    def token(self) -> str:
+        return self.auth.token
