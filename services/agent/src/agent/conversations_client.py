@@ -16,6 +16,7 @@ from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_common.errors import from_grpc
 from chat_common.logs import request_id_var
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 Resp = TypeVar("Resp")
 
@@ -34,6 +35,13 @@ class ConversationsClient:
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
+
+    async def health_check(self) -> None:
+        """Raises unless the conversations service's grpc.health.v1 answers SERVING."""
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+        if response.status != health_pb2.HealthCheckResponse.SERVING:
+            raise RuntimeError("the conversations service is not serving")
 
     async def _call(self, rpc: Callable[..., Awaitable[Resp]], request: object, token: str) -> Resp:
         metadata = (("authorization", f"Bearer {token}"), ("x-request-id", request_id_var.get()))

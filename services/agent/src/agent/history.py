@@ -1,0 +1,57 @@
+"""Stored messages -> the Chat Completions messages sent to the model.
+
+The window is the latest HISTORY_LIMIT stored messages, so its edges can cut a
+tool exchange in half; APIs reject a tool result without its call (and a call
+without its result), so half exchanges are sent as plain text or left out.
+Assistant messages with nothing in them (a reply that failed before its first
+token) are left out too: they carry nothing and some servers reject them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from chat.conversations.v1 import conversations_pb2 as pb
+
+Json = dict[str, Any]
+
+
+def tool_calls_of(message: pb.Message) -> list[Json]:
+    if not message.tool_calls_json:
+        return []
+    calls = orjson.loads(message.tool_calls_json)
+    return calls if isinstance(calls, list) else []
+
+
+def answered_call_id(message: pb.Message) -> str | None:
+    """The id of the call a `tool` message answers (its `tool_calls` holds that one call)."""
+    calls = tool_calls_of(message)
+    call_id = calls[0].get("id") if calls and isinstance(calls[0], dict) else None
+    return call_id if isinstance(call_id, str) else None
+
+
+def model_messages(system_prompt: str, stored: Sequence[pb.Message]) -> list[Json]:
+    answered = {answered_call_id(m) for m in stored if m.role == "tool"}
+    offered: set[str] = set()
+    out: list[Json] = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for message in stored:
+        role = message.role
+        if role == "tool":
+            call_id = answered_call_id(message)
+            if call_id in offered:
+                out.append({"role": "tool", "tool_call_id": call_id, "content": message.content})
+            continue
+        item: Json = {"role": role, "content": message.content}
+        if role == "assistant" and message.tool_calls_json:
+            calls = tool_calls_of(message)
+            ids = [c.get("id") for c in calls]
+            if calls and all(i in answered for i in ids):
+                item["tool_calls"] = calls
+                offered.update(i for i in ids if isinstance(i, str))
+                item["content"] = message.content or None
+        if role == "assistant" and not message.content and "tool_calls" not in item:
+            continue
+        out.append(item)
+    return out

@@ -1,0 +1,68 @@
+"""The agent's app: the REST send route, ChatKit, health. One gRPC channel and one
+model client per process, made in the lifespan; nothing is built at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from chat_common.errors import install_error_handlers
+from chat_common.health import health_router
+from chat_common.logs import RequestIdMiddleware, configure_logging
+from fastapi import FastAPI
+
+from agent.api.routes import router as messages_router
+from agent.chatkit.routes import router as chatkit_router
+from agent.conversations_client import ConversationsClient
+from agent.deps import AgentState
+from agent.model import ModelClient
+from agent.settings import Settings, get_settings
+from agent.tools import default_tools
+from agent.turns import TurnPipeline, drain_background
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging("agent", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conversations = ConversationsClient(
+            settings.conversations_grpc_target, deadline_seconds=settings.grpc_deadline_seconds
+        )
+        model = ModelClient.from_settings(settings)
+        pipeline = TurnPipeline(
+            conversations=conversations,
+            model=model,
+            settings=settings,
+            tools=default_tools() if settings.tools_enabled else None,
+        )
+        app.state.agent = AgentState(
+            settings=settings,
+            verifier=settings.token_verifier(),
+            conversations=conversations,
+            model=model,
+            pipeline=pipeline,
+        )
+        try:
+            yield
+        finally:
+            await drain_background()  # final writes of replies still landing
+            await model.close()
+            await conversations.close()
+
+    app = FastAPI(
+        title="agent",
+        summary="Runs chat turns: history over gRPC, the model through the openai SDK",
+        lifespan=lifespan,
+    )
+
+    async def ready() -> None:
+        await app.state.agent.conversations.health_check()
+
+    app.include_router(health_router(ready))
+    app.include_router(messages_router)
+    app.include_router(chatkit_router)
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    return app

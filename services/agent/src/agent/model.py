@@ -1,0 +1,288 @@
+"""The model, through the `openai` SDK: one `AsyncOpenAI` per process, streaming only.
+
+The SDK does what it is good at (base URL, auth, timeout, retries on 429/5xx
+and connection errors, which it only does before a stream starts). The
+streamed events are parsed here with orjson straight off the wire instead of
+through the SDK's per-event pydantic models: that validation was a third of
+the CPU of a turn (see README), and we only need a few fields of each event.
+
+Both API styles are normalised to the same events: `TextDelta`, `ToolCall`,
+`Usage`, and a final `Finish`. Failures raise `ModelError` (`timeout` tells a
+timeout from any other failure), with a message fit for the end user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx2
+import openai
+import orjson
+
+from agent.settings import Settings
+
+Json = dict[str, Any]
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model produced it
+
+    def as_chat(self) -> Json:
+        """The stored (and Chat Completions) shape of a tool call."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(slots=True)
+class Finish:
+    reason: str  # "stop", "length", "tool_calls", ...
+
+
+ModelEvent = TextDelta | ToolCall | Usage | Finish
+
+
+class ModelError(Exception):
+    """The model failed or timed out; `detail` is safe to show the end user."""
+
+    def __init__(self, detail: str, *, timeout: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.timeout = timeout
+
+
+ApiStyle = Literal["chat_completions", "responses"]
+
+
+class ModelClient:
+    """Streams one model call; stateless, shared by every request of the process."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        api_style: ApiStyle,
+        max_output_tokens: int,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.api_style: ApiStyle = api_style
+        self.max_output_tokens = max_output_tokens
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelClient:
+        client = openai.AsyncOpenAI(
+            api_key=settings.model_api_key(),
+            base_url=settings.openai_base_url,
+            timeout=settings.openai_timeout_seconds,
+            max_retries=settings.openai_max_retries,
+        )
+        return cls(
+            client,
+            model=settings.openai_model,
+            api_style=settings.openai_api_style,
+            max_output_tokens=settings.openai_max_output_tokens,
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def stream(
+        self, messages: Sequence[Json], *, tools: Sequence[Json] = ()
+    ) -> AsyncGenerator[ModelEvent, None]:
+        """One streamed model call on Chat Completions-shaped `messages` (and tool specs)."""
+        if self.api_style == "responses":
+            path, body, parse = "/responses", self._responses_body(messages, tools), _responses
+        else:
+            path, body, parse = "/chat/completions", self._chat_body(messages, tools), _chat
+        response = await self._open(path, body)
+        try:
+            async for event in parse(_sse_data(response)):
+                yield event
+        except httpx2.TimeoutException:
+            raise ModelError("the model timed out", timeout=True) from None
+        except httpx2.HTTPError:
+            raise ModelError("the model's stream broke off") from None
+        finally:
+            await response.aclose()
+
+    async def _open(self, path: str, body: Json) -> httpx2.Response:
+        try:
+            return await self.client.post(
+                path, cast_to=httpx2.Response, content=orjson.dumps(body), stream=True
+            )
+        except openai.APITimeoutError:
+            raise ModelError("the model timed out", timeout=True) from None
+        except openai.APIStatusError as exc:
+            raise ModelError(_status_detail(exc.status_code)) from None
+        except openai.APIError:
+            raise ModelError("could not reach the model") from None
+
+    def _chat_body(self, messages: Sequence[Json], tools: Sequence[Json]) -> Json:
+        body: Json = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": self.max_output_tokens,
+        }
+        if tools:
+            body["tools"] = [{"type": "function", "function": t} for t in tools]
+        return body
+
+    def _responses_body(self, messages: Sequence[Json], tools: Sequence[Json]) -> Json:
+        body: Json = {
+            "model": self.model,
+            "input": responses_input(messages),
+            "stream": True,
+            "store": False,  # the conversations service is the only history
+            "max_output_tokens": self.max_output_tokens,
+        }
+        if tools:
+            body["tools"] = [{"type": "function", **t} for t in tools]
+        return body
+
+
+def _status_detail(status: int) -> str:
+    if status == 429:
+        return "the model is rate limited; try again later"
+    if status in (401, 403):
+        return "the model refused our credentials"
+    return f"the model failed (HTTP {status})"
+
+
+async def _sse_data(response: httpx2.Response) -> AsyncIterator[Json]:
+    """The JSON `data:` payloads of an SSE stream, until `[DONE]` or its end."""
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        if data:
+            try:
+                yield orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise ModelError("the model sent a malformed event") from None
+
+
+async def _chat(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
+    """Chat Completions chunks -> normalised events."""
+    calls: dict[int, ToolCall] = {}
+    finish: str | None = None
+    usage: Usage | None = None
+    async for chunk in events:
+        if "error" in chunk:
+            raise ModelError("the model failed mid-stream")
+        if chunk.get("usage"):
+            u = chunk["usage"]
+            usage = Usage(u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0)
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if text := delta.get("content"):
+                yield TextDelta(text)
+            for part in delta.get("tool_calls") or ():
+                _merge_tool_call(calls, part)
+            finish = choice.get("finish_reason") or finish
+    if finish is None:
+        raise ModelError("the model's stream ended early")
+    for call in calls.values():
+        yield call
+    if usage is not None:
+        yield usage
+    yield Finish(finish)
+
+
+def _merge_tool_call(calls: dict[int, ToolCall], part: Json) -> None:
+    # Tool calls arrive in fragments keyed by index: id and name first, arguments in pieces.
+    index = part.get("index", 0)
+    function = part.get("function") or {}
+    call = calls.get(index)
+    if call is None:
+        calls[index] = ToolCall(
+            part.get("id") or "", function.get("name") or "", function.get("arguments") or ""
+        )
+        return
+    call.id = call.id or part.get("id") or ""
+    call.name = call.name or function.get("name") or ""
+    call.arguments += function.get("arguments") or ""
+
+
+async def _responses(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
+    """Responses API events -> normalised events."""
+    calls: list[ToolCall] = []
+    async for event in events:
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            if text := event.get("delta"):
+                yield TextDelta(text)
+        elif kind == "response.output_item.done":
+            item = event.get("item") or {}
+            if item.get("type") == "function_call":
+                calls.append(
+                    ToolCall(
+                        item.get("call_id") or "",
+                        item.get("name") or "",
+                        item.get("arguments") or "",
+                    )
+                )
+        elif kind in ("response.completed", "response.incomplete"):
+            response = event.get("response") or {}
+            for call in calls:
+                yield call
+            if u := response.get("usage"):
+                yield Usage(u.get("input_tokens") or 0, u.get("output_tokens") or 0)
+            yield Finish(
+                "tool_calls" if calls else ("stop" if kind == "response.completed" else "length")
+            )
+            return
+        elif kind in ("response.failed", "error"):
+            raise ModelError("the model failed mid-stream")
+    raise ModelError("the model's stream ended early")
+
+
+def responses_input(messages: Sequence[Json]) -> list[Json]:
+    """Chat Completions messages as Responses API input items (one item per message or call)."""
+    items: list[Json] = []
+    for message in messages:
+        role = message["role"]
+        if role == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message["tool_call_id"],
+                    "output": message.get("content") or "",
+                }
+            )
+            continue
+        if message.get("content"):
+            items.append({"role": role, "content": message["content"]})
+        for call in message.get("tool_calls") or ():
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": call["id"],
+                    "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"],
+                }
+            )
+    return items

@@ -1,0 +1,367 @@
+"""THE turn pipeline, shared by the REST send route and ChatKit.
+
+    turn = await pipeline.start_turn(ctx, conversation_id, content)  # user message stored
+    async with pipeline.reply(ctx, turn.assistant_message) as events:
+        async for event in events:  # ReplyDelta ... ReplyDone
+            ...
+
+`start_turn` stores the user message and an empty `in_progress` assistant
+reply in one gRPC call (StartTurn), before the model is called. `reply` loads
+the latest HISTORY_LIMIT messages over gRPC, streams the model, keeps the
+stored reply current (content flushed in batches, off the hot path), and ends
+it `complete` (with usage) or `failed` (model error/timeout, partial text
+kept). If the consumer stops early, is cancelled, or never starts iterating,
+closing the stream stores the reply `interrupted` with its partial text; that
+last write is shielded from cancellation. Nothing is kept between requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+
+import orjson
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat_common.errors import Conflict, DomainError
+
+from agent.context import RequestContext
+from agent.conversations_client import ConversationsClient
+from agent.history import model_messages
+from agent.model import Finish, ModelClient, ModelError, ModelEvent, TextDelta, ToolCall, Usage
+from agent.settings import Settings
+from agent.tools import ToolRegistry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StartedTurn:
+    user_message: pb.Message
+    assistant_message: pb.Message  # `in_progress`, empty; or the first reply when replayed
+    replayed: bool  # the idempotency key was used before: nothing new was stored
+
+
+@dataclass(slots=True)
+class ReplyDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReplyToolCalls:
+    message: pb.Message  # the assistant message, now `complete`, carrying its tool_calls
+
+
+@dataclass(slots=True)
+class ReplyToolResult:
+    message: pb.Message  # a stored `tool` message
+
+
+@dataclass(slots=True)
+class ReplyStarted:
+    message: pb.Message  # a new `in_progress` assistant message continuing after tool results
+
+
+@dataclass(slots=True)
+class ReplyDone:
+    message: pb.Message  # the final stored reply: `complete`, or `failed` with `error`
+    error: ModelError | None = None
+
+
+ReplyEvent = ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyStarted | ReplyDone
+
+# Writes that must outlive a cancelled request; strong refs so they are not collected.
+_background: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+async def shielded(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs `coro` to its end even if the caller is cancelled meanwhile."""
+    return await asyncio.shield(spawn(coro))
+
+
+async def drain_background(seconds: float = 10.0) -> None:
+    """Lets pending final writes land (app shutdown, before the channel closes)."""
+    if _background:
+        await asyncio.wait(list(_background), timeout=seconds)
+
+
+class TurnPipeline:
+    def __init__(
+        self,
+        *,
+        conversations: ConversationsClient,
+        model: ModelClient,
+        settings: Settings,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        self.conversations = conversations
+        self.model = model
+        self.tools = tools
+        self.system_prompt = settings.system_prompt
+        self.history_limit = settings.history_limit
+        self.flush_seconds = settings.content_flush_seconds
+        self.max_tool_rounds = settings.max_tool_rounds if tools else 0
+        self.replay_wait_seconds = settings.replay_wait_seconds
+
+    async def start_turn(
+        self,
+        ctx: RequestContext,
+        conversation_id: str,
+        content: str,
+        *,
+        idempotency_key: str | None = None,
+        payload_json: str = "",
+    ) -> StartedTurn:
+        """Stores the user message and an empty reply (NotFound for a foreign conversation)."""
+        request = pb.StartTurnRequest(
+            conversation_id=conversation_id,
+            content=content,
+            idempotency_key=idempotency_key,
+            payload_json=payload_json,
+        )
+        response = await self.conversations.start_turn(ctx.token, request)
+        return StartedTurn(response.user_message, response.assistant_message, response.replayed)
+
+    async def start_reply(
+        self, ctx: RequestContext, conversation_id: str, *, payload_json: str = ""
+    ) -> pb.Message:
+        """A new empty `in_progress` assistant message (a retry, or the step after tool calls)."""
+        request = pb.AppendMessageRequest(
+            conversation_id=conversation_id,
+            role="assistant",
+            content="",
+            status="in_progress",
+            payload_json=payload_json,
+        )
+        return await self.conversations.append_message(ctx.token, request)
+
+    def reply(self, ctx: RequestContext, assistant: pb.Message) -> ReplyStream:
+        """The model's reply into the stored `assistant` message, as events."""
+        return ReplyStream(self, ctx, assistant)
+
+    async def history(self, ctx: RequestContext, before: pb.Message) -> list[dict[str, Any]]:
+        """The latest HISTORY_LIMIT messages before `before`, shaped for the model."""
+        page = await self.conversations.list_messages(
+            ctx.token, before.conversation_id, limit=self.history_limit, before=before.id
+        )
+        return model_messages(self.system_prompt, page.items)
+
+    async def wait_for_reply(self, ctx: RequestContext, assistant: pb.Message) -> pb.Message:
+        """The final state of a reply another request is producing (idempotent replays).
+
+        Polls the stored message (any replica may be running it), following
+        tool rounds to the assistant message that continues them.
+        """
+        deadline = time.monotonic() + self.replay_wait_seconds
+        delay, message = 0.05, assistant
+        while True:
+            if message.status != "in_progress":
+                follow = message.tool_calls_json and message.status == "complete"
+                nxt = await self._continuation(ctx, message) if follow else message
+                if nxt is message:
+                    return message
+                if nxt is not None:
+                    message = nxt
+                    continue
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    "the first request with this Idempotency-Key is still running",
+                    headers={"Retry-After": "5"},
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+            message = await self.conversations.get_message(
+                ctx.token, message.conversation_id, message.id
+            )
+
+    async def _continuation(self, ctx: RequestContext, message: pb.Message) -> pb.Message | None:
+        """The assistant message after `message`'s tool results: itself if none will come,
+        None if it is not stored yet."""
+        page = await self.conversations.list_messages(
+            ctx.token, message.conversation_id, limit=20, after=message.id
+        )
+        for item in page.items:
+            if item.role == "tool":
+                continue
+            return item if item.role == "assistant" else message
+        return None
+
+
+class ReplyStream:
+    """Async iterator of ReplyEvents; `aclose()` (or `async with`) guarantees a final state."""
+
+    def __init__(self, pipeline: TurnPipeline, ctx: RequestContext, assistant: pb.Message) -> None:
+        self._pipeline = pipeline
+        self._ctx = ctx
+        self._writer = _ReplyWriter(pipeline, ctx, assistant)
+        self._events = self._run()
+
+    def __aiter__(self) -> AsyncIterator[ReplyEvent]:
+        return self._events
+
+    @property
+    def message(self) -> pb.Message:
+        """The assistant message being written (as last stored)."""
+        return self._writer.message
+
+    async def __aenter__(self) -> ReplyStream:
+        return self
+
+    async def __aexit__(
+        self, *_: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+        # A stream closed before it started ran none of its own cleanup.
+        if not self._writer.finished:
+            await self._writer.finish("interrupted")
+
+    async def _run(self) -> AsyncGenerator[ReplyEvent, None]:
+        pipeline, ctx = self._pipeline, self._ctx
+        try:
+            rounds = 0
+            while True:
+                writer = self._writer
+                calls: list[ToolCall] = []
+                try:
+                    offer = pipeline.tools is not None and rounds < pipeline.max_tool_rounds
+                    messages = await pipeline.history(ctx, writer.message)
+                    tools = pipeline.tools.specs() if offer and pipeline.tools else ()
+                    stream = pipeline.model.stream(messages, tools=tools)
+                    async with contextlib.aclosing(stream) as events:
+                        async for event in events:
+                            self._take(event, calls)
+                            if isinstance(event, TextDelta):
+                                yield ReplyDelta(event.text)
+                except ModelError as exc:
+                    log.warning("reply %s failed: %s", writer.message.id, exc.detail)
+                    yield ReplyDone(await writer.finish("failed"), exc)
+                    return
+                if calls and not offer:
+                    log.warning("reply %s: tool calls without tools offered", writer.message.id)
+                    calls = []
+                if not calls:
+                    yield ReplyDone(await writer.finish("complete"))
+                    return
+                yield ReplyToolCalls(await writer.finish("complete", tool_calls=calls))
+                async for step in self._run_tools(calls):
+                    yield step
+                rounds += 1
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client went away or the consumer stopped: keep what was generated.
+            if not self._writer.finished:
+                await self._writer.finish("interrupted")
+            raise
+        except Exception:
+            # Not the model (e.g. the store failed to load history): still a final state.
+            if not self._writer.finished:
+                with contextlib.suppress(Exception):
+                    await self._writer.finish("failed")
+            raise
+
+    def _take(self, event: ModelEvent, calls: list[ToolCall]) -> None:
+        if isinstance(event, TextDelta):
+            self._writer.add(event.text)
+        elif isinstance(event, ToolCall):
+            calls.append(event)
+        elif isinstance(event, Usage):
+            self._writer.usage = event
+        elif isinstance(event, Finish) and event.reason == "length":
+            log.info("reply %s cut at the output token limit", self._writer.message.id)
+
+    async def _run_tools(self, calls: list[ToolCall]) -> AsyncIterator[ReplyEvent]:
+        pipeline, ctx, message = self._pipeline, self._ctx, self._writer.message
+        assert pipeline.tools is not None
+        for call in calls:
+            result = await pipeline.tools.run(call.name, call.arguments)
+            request = pb.AppendMessageRequest(
+                conversation_id=message.conversation_id,
+                role="tool",
+                content=result,
+                status="complete",
+                tool_calls_json=orjson.dumps([call.as_chat()]).decode(),
+            )
+            yield ReplyToolResult(await pipeline.conversations.append_message(ctx.token, request))
+        # Shielded: once stored, the new reply must be known here to get its final state.
+        nxt = await shielded(pipeline.start_reply(ctx, message.conversation_id))
+        self._writer = _ReplyWriter(pipeline, ctx, nxt)
+        yield ReplyStarted(nxt)
+
+
+class _ReplyWriter:
+    """Keeps one stored assistant message current while it is generated."""
+
+    def __init__(self, pipeline: TurnPipeline, ctx: RequestContext, message: pb.Message) -> None:
+        self._conversations = pipeline.conversations
+        self._token = ctx.token
+        self._flush_seconds = pipeline.flush_seconds
+        self.message = message
+        self.parts: list[str] = []
+        self.usage: Usage | None = None
+        self.finished = False
+        self._last_flush = time.monotonic()
+        self._flush: asyncio.Task[None] | None = None
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        # One write at a time, off the stream's path: a slow store never slows the tokens.
+        if now - self._last_flush >= self._flush_seconds and self._flush is None:
+            self._last_flush = now
+            self._flush = spawn(self._write_content("".join(self.parts)))
+
+    async def _write_content(self, content: str) -> None:
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id,
+            message_id=self.message.id,
+            content=content,
+        )
+        try:
+            await self._conversations.update_message(self._token, request)
+        except Exception as exc:  # the final write will carry the text anyway
+            log.warning("could not store partial reply %s: %s", self.message.id, exc)
+        finally:
+            self._flush = None
+
+    async def finish(self, status: str, *, tool_calls: list[ToolCall] | None = None) -> pb.Message:
+        """The final write (status, full text, usage), shielded: a cancelled request
+        must not leave the reply `in_progress`."""
+        self.finished = True
+        return await shielded(self._finish(status, tool_calls))
+
+    async def _finish(self, status: str, tool_calls: list[ToolCall] | None) -> pb.Message:
+        if self._flush is not None:
+            await asyncio.wait([self._flush])
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id,
+            message_id=self.message.id,
+            content="".join(self.parts),
+            status=status,
+        )
+        if self.usage is not None:
+            request.usage.input_tokens = self.usage.input_tokens
+            request.usage.output_tokens = self.usage.output_tokens
+        if tool_calls:
+            request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
+        try:
+            self.message = await self._conversations.update_message(self._token, request)
+        except DomainError as exc:
+            log.warning("final write of reply %s failed, retrying: %s", self.message.id, exc)
+            await asyncio.sleep(0.2)
+            self.message = await self._conversations.update_message(self._token, request)
+        return self.message
