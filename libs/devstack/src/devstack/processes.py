@@ -1,0 +1,217 @@
+"""Child processes that never outlive their runner.
+
+Each child gets its own process group (so one signal reaches everything it spawned,
+and a Ctrl-C in the terminal reaches only the runner, which then stops children in
+order) and, on Linux, a parent-death signal (so a runner killed with SIGKILL still
+takes its children with it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(1.0)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_answers(port, host):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    """A readiness check: the URL answers 200."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _parent_death_hook(sig: signal.Signals) -> Callable[[], None] | None:
+    """A preexec function that asks Linux to send `sig` when the runner dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    prctl = libc.prctl  # looked up before fork: the child only makes one call
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+    return hook
+
+
+class ManagedProcess:
+    """One child: started, checked for readiness, stopped (process group), restarted.
+
+    Output goes to `log_path` (appended) and, with `echo=True`, also to this process's
+    stdout prefixed by the name (what `make run` shows).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+        ready: Callable[[], bool] | None = None,
+        log_path: Path,
+        echo: bool = False,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        user: str | None = None,
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.env = {**os.environ, **(env or {})}
+        self.cwd = str(cwd) if cwd else None
+        self.ready = ready
+        self.log_path = log_path
+        self.echo = echo
+        self.stop_signal = stop_signal
+        self.user = user
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> ManagedProcess:
+        """Starts the process (does not wait for readiness: see `wait_ready`)."""
+        if self.running:
+            return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        stdout: int | IO[bytes] = subprocess.PIPE if self.echo else log
+        self.proc = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_parent_death_hook(self.stop_signal),
+            user=self.user,
+        )
+        if self.echo:
+            self._pump = threading.Thread(target=self._copy_output, args=(log,), daemon=True)
+            self._pump.start()
+        else:
+            log.close()
+        return self
+
+    def _copy_output(self, log: IO[bytes]) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        prefix = f"{self.name:>14} | ".encode()
+        with log:
+            for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
+                sys.stdout.buffer.write(prefix + line)
+                sys.stdout.buffer.flush()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                code = self.proc.returncode if self.proc else None
+                raise RuntimeError(f"{self.name} exited (code {code}):\n{self.tail()}")
+            if self.ready is None or self.ready():
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready after {timeout:.0f}s:\n{self.tail()}")
+
+    def wait_exit(self, timeout: float) -> int:
+        """For one-shot commands (migrations): the exit code, or TimeoutError."""
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.stop()
+            raise TimeoutError(f"{self.name} still running after {timeout:.0f}s") from exc
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+        return code
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop of the whole process group, then SIGKILL after `timeout`."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self._signal_group(self.stop_signal)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait()
+        # Helpers the child may have left in its group go too.
+        self._signal_group(signal.SIGKILL)
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+            self._pump = None
+
+    def kill(self) -> None:
+        """Abrupt death (SIGKILL to the group), for fault tests."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
