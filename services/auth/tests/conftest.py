@@ -3,17 +3,13 @@ and the app served in-process (httpx ASGITransport, lifespan run for real)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from auth.keys import SigningKey
 from auth.main import create_app
@@ -43,30 +39,6 @@ def new_pem() -> str:
     )
 
 
-def b64url(data: bytes | dict[str, Any]) -> str:
-    raw = json.dumps(data).encode() if isinstance(data, dict) else data
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def claims_for(user_id: uuid.UUID | str, **overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": "chatkit-backend",
-        "aud": "chatkit-backend",
-        "sub": str(user_id),
-        "iat": now,
-        "exp": now + 600,
-        "jti": uuid.uuid4().hex,
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-def sign(key: SigningKey, claims: dict[str, Any], **header: Any) -> str:
-    headers = {"kid": key.kid, "typ": "at+jwt", **header}
-    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
-
-
 @dataclass
 class Account:
     id: uuid.UUID
@@ -74,6 +46,11 @@ class Account:
     password: str
     access_token: str
     refresh_token: str
+
+
+def _bearer(token: str) -> dict[bytes, bytes]:
+    # Bytes, so that non-ASCII garbage reaches the server as it would from a raw client.
+    return {b"Authorization": f"Bearer {token}".encode()}
 
 
 class AuthApi:
@@ -100,10 +77,10 @@ class AuthApi:
         return await self.client.post("/api/auth/logout", json={"refresh_token": refresh_token})
 
     async def me(self, token: str) -> httpx.Response:
-        return await self.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        return await self.client.get("/api/auth/me", headers=_bearer(token))
 
     async def verify(self, token: str) -> httpx.Response:
-        return await self.client.get("/verify", headers={"Authorization": f"Bearer {token}"})
+        return await self.client.get("/verify", headers=_bearer(token))
 
     async def account(self, password: str = PASSWORD) -> Account:
         """A fresh registered user, logged in."""

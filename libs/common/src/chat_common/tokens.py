@@ -6,6 +6,9 @@
 - The `kid` is only looked up in the loaded key set. Keys come from an inline
   JWKS (static deployments, tests) and/or the auth service's JWKS URL, which is
   cached and refetched on an unknown `kid` at most every `refetch_interval` s.
+  Fetched keys also expire after `cache_ttl` s, so a key removed from the JWKS
+  (rotated out) stops verifying everywhere, not only after a restart.
+- Anything malformed (header types, sizes, encodings) is a 401, never a 500.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "sub")
+ACCEPTED_TYPES = (ACCESS_TOKEN_TYPE, "application/at+jwt")  # RFC 9068
+MAX_TOKEN_CHARS = 8192  # ours are ~400; refuse megabyte "tokens" before parsing them
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +55,17 @@ def bearer_token(authorization: str | None) -> str:
 def parse_jwks(document: bytes | str | Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
     """kid -> key for every usable public key of a JWKS document."""
     data = orjson.loads(document) if isinstance(document, bytes | str) else document
+    entries = data.get("keys") if isinstance(data, Mapping) else None
     keys: dict[str, jwt.PyJWK] = {}
-    for entry in data.get("keys", []):
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
         kid = entry.get("kid")
         if not isinstance(kid, str) or not kid or "d" in entry:  # never load private material
             continue
         try:
-            keys[kid] = jwt.PyJWK(entry)
-        except jwt.PyJWTError as exc:
+            keys[kid] = jwt.PyJWK(dict(entry))
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
             log.warning("skipping unusable JWK %s: %s", kid, exc)
     return keys
 
@@ -74,6 +82,7 @@ class TokenVerifier:
         leeway: float = 30.0,
         refetch_interval: float = 5.0,
         fetch_timeout: float = 3.0,
+        cache_ttl: float = 300.0,
     ) -> None:
         if not algorithms or any(
             a.lower() in ("none", "") or a.startswith("HS") for a in algorithms
@@ -87,21 +96,15 @@ class TokenVerifier:
         self._jwks_url = jwks_url
         self._refetch_interval = refetch_interval
         self._fetch_timeout = fetch_timeout
+        self._cache_ttl = cache_ttl
         self._static_keys = parse_jwks(jwks) if jwks else {}
         self._fetched_keys: dict[str, jwt.PyJWK] = {}
-        self._last_fetch = float("-inf")
+        self._last_fetch = float("-inf")  # last attempt
+        self._fetched_at = float("-inf")  # last success
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> VerifiedToken:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated("invalid token") from None
-        alg, kid = header.get("alg"), header.get("kid")
-        if alg not in self._algorithms or not isinstance(kid, str):
-            raise Unauthenticated("invalid token")
-        if header.get("typ", "").lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
-            raise Unauthenticated("invalid token")
+        alg, kid = self._checked_header(token)
         key = await self._key(kid)
         if key is None or key.algorithm_name != alg:
             raise Unauthenticated("invalid token")
@@ -118,18 +121,42 @@ class TokenVerifier:
             user_id = UUID(str(claims["sub"]))
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token expired") from None
-        except (jwt.PyJWTError, ValueError):
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
             raise Unauthenticated("invalid token") from None
         return VerifiedToken(user_id=user_id, claims=claims, raw=token)
 
+    def _checked_header(self, token: str) -> tuple[str, str]:
+        """(alg, kid) of a token whose header asks for nothing we do not allow."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated("invalid token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise Unauthenticated("invalid token") from None
+        alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise Unauthenticated("invalid token")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("invalid token")
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
+            raise Unauthenticated("invalid token")
+        if "crit" in header:  # we understand no extension, so none may be critical
+            raise Unauthenticated("invalid token")
+        return alg, kid
+
     async def _key(self, kid: str) -> jwt.PyJWK | None:
-        key = self._static_keys.get(kid) or self._fetched_keys.get(kid)
+        key = self._static_keys.get(kid)
         if key is not None or not self._jwks_url:
             return key
+        if kid in self._fetched_keys and not self._stale():
+            return self._fetched_keys[kid]
         async with self._lock:
-            if kid not in self._fetched_keys and self._may_refetch():
+            if (kid not in self._fetched_keys or self._stale()) and self._may_refetch():
                 await self._refresh()
         return self._fetched_keys.get(kid)
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._fetched_at >= self._cache_ttl
 
     def _may_refetch(self) -> bool:
         return time.monotonic() - self._last_fetch >= self._refetch_interval
@@ -142,6 +169,7 @@ class TokenVerifier:
                 response = await client.get(self._jwks_url)
                 response.raise_for_status()
             self._fetched_keys = parse_jwks(response.content)
+            self._fetched_at = time.monotonic()
         except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
             # Keep the keys we had: an auth outage must not log everyone out.
             log.warning("could not fetch JWKS from %s: %s", self._jwks_url, exc)
