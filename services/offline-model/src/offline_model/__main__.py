@@ -9,12 +9,21 @@ import uvicorn
 from offline_model.main import create_app
 from offline_model.settings import get_settings
 
+# uvicorn's complaint when a response is left unfinished: [[cut-after:K]] does exactly that on
+# purpose, so it is noise here.
+_CUT_NOTICE = "ASGI callable returned without completing response."
+
+
+def _not_a_requested_cut(record: logging.LogRecord) -> bool:
+    return record.msg != _CUT_NOTICE
+
 
 def main() -> None:
     settings = get_settings()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("uvicorn.error").addFilter(_not_a_requested_cut)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -24,6 +33,7 @@ def main() -> None:
         lifespan="off",
         access_log=False,
         server_header=False,
+        log_config=None,
         log_level=settings.log_level,
     )
 

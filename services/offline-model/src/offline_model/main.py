@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from offline_model import chat_completions, wire
+from offline_model import chat_completions, responses, wire
 from offline_model.chat_completions import BadRequest
 from offline_model.script import FailureCounter, plan
 from offline_model.settings import Settings, get_settings
@@ -29,7 +29,10 @@ class OfflineModel:
         self.models_body = orjson.dumps(
             {"object": "list", "data": [self._model(m) for m in settings.models]}
         )
-        self.apis: dict[str, ModuleType] = {"/chat/completions": chat_completions}
+        self.apis: dict[str, ModuleType] = {
+            "/chat/completions": chat_completions,
+            "/responses": responses,
+        }
 
     @staticmethod
     def _model(model_id: str) -> dict[str, Any]:
