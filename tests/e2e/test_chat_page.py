@@ -1,0 +1,263 @@
+"""The chat page in a real headless Chromium, through the real gateway and the whole stack.
+
+Screenshots of the main views are kept in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
+PASSWORD = "correct horse battery"
+WIDE = ViewportSize(width=1100, height=720)
+NARROW = ViewportSize(width=390, height=760)
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def gateway_url(stack: Any) -> str:
+    return str(stack.gateway_url).rstrip("/")
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+class PageWatch:
+    """What a page did that it must not: uncaught errors, requests leaving the gateway."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.errors: list[str] = []
+        self.foreign_requests: list[str] = []
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # A refused request (404, 429) is reported by Chromium; the page handles those itself.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(message.text)
+
+    def on_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob"):
+            return
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+            self.foreign_requests.append(request.url)
+
+
+@pytest.fixture
+async def page(browser: Browser, gateway_url: str) -> AsyncIterator[Page]:
+    """A fresh browser profile (no stored session) on the chat page, watched for faults."""
+    context = await browser.new_context(viewport=WIDE)
+    page = await context.new_page()
+    watch = PageWatch(f"{urlsplit(gateway_url).scheme}://{urlsplit(gateway_url).netloc}")
+    page.on("console", watch.on_console)
+    page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    page.on("request", watch.on_request)
+    await page.goto(f"{gateway_url}/")
+    yield page
+    await context.close()
+    assert not watch.errors, f"the page logged errors: {watch.errors}"
+    assert not watch.foreign_requests, (
+        f"the page called outside the gateway: {watch.foreign_requests}"
+    )
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def new_email() -> str:
+    return f"page-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def sign_up(page: Page, email: str) -> None:
+    await page.get_by_role("button", name="Create an account instead").click()
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_role("button", name="New conversation")).to_be_visible()
+    await expect(page.get_by_text(email)).to_be_visible()
+
+
+async def start_conversation(page: Page) -> None:
+    await page.get_by_role("button", name="New conversation").click()
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.get_by_label("Message", exact=True).fill(text)
+    await page.get_by_role("button", name="Send").click()
+
+
+def messages(page: Page, role: str) -> Locator:
+    return page.locator(f"#messages li.message.{role}")
+
+
+async def wait_for_reply(page: Page) -> str:
+    """The text of the last assistant reply, once it is complete."""
+    reply = messages(page, "assistant").last
+    await expect(reply).to_have_attribute("data-status", "complete", timeout=15_000)
+    return await reply.locator(".message-body").inner_text()
+
+
+async def test_a_reply_streams_into_the_page_before_it_is_finished(page: Page) -> None:
+    await screenshot(page, "01-log-in")
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Tell me a story [[slow:20]] [[words:20]]")
+
+    reply = messages(page, "assistant").last
+    await expect(reply).to_have_attribute("aria-busy", "true")
+    await expect(reply.locator(".message-body")).to_contain_text("You said")
+    partial = await reply.locator(".message-body").inner_text()
+    await screenshot(page, "02-reply-streaming")
+    final = await wait_for_reply(page)
+
+    assert "w20" not in partial, f"the reply was only shown once finished: {partial!r}"
+    assert final.startswith(partial.strip()), (partial, final)
+    assert final.startswith('You said: "Tell me a story [[slow:20]] [[words:20]]".')
+    assert final.endswith("w19 w20")
+    await expect(reply).to_have_attribute("aria-busy", "false")
+    # The first message names the conversation in the list.
+    await expect(page.locator("#conversation-list a[aria-current=page]")).to_have_text(
+        "Tell me a story [[slow:20]] [[words:20]]"
+    )
+    await screenshot(page, "03-reply-complete")
+
+
+async def test_the_history_is_still_there_after_a_reload(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Remember this")
+    await wait_for_reply(page)
+
+    await page.reload()
+
+    await expect(messages(page, "user")).to_have_count(1)
+    await expect(messages(page, "user").locator(".message-body")).to_have_text("Remember this")
+    await expect(messages(page, "assistant").locator(".message-body")).to_contain_text(
+        'You said: "Remember this".'
+    )
+    await expect(messages(page, "assistant")).to_have_attribute("data-status", "complete")
+
+
+async def test_enter_sends_and_shift_enter_starts_a_new_line(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    box = page.get_by_label("Message", exact=True)
+
+    await box.press_sequentially("first line")
+    await box.press("Shift+Enter")
+    await box.press_sequentially("second line")
+    await box.press("Enter")
+
+    await expect(messages(page, "user").locator(".message-body")).to_have_text(
+        "first line\nsecond line"
+    )
+    assert 'You said: "first line\nsecond line".' in await wait_for_reply(page)
+    await expect(box).to_have_value("")
+
+
+async def test_another_user_does_not_see_the_first_users_conversation(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Alice's secret plans")
+    await wait_for_reply(page)
+    alices_address = page.url
+
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_label("Email")).to_be_focused()
+    await sign_up(page, new_email())
+
+    await expect(page.get_by_text("No conversations yet.")).to_be_visible()
+    await expect(page.get_by_text("Alice's secret plans")).to_have_count(0)
+    await page.goto(alices_address)
+    await expect(page.get_by_text("That conversation no longer exists.")).to_be_visible()
+    await expect(page.get_by_text("Alice's secret plans")).to_have_count(0)
+    await screenshot(page, "04-second-user")
+
+
+async def test_a_reply_still_being_written_in_another_tab_is_followed_until_done(
+    page: Page,
+) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Take your time [[slow:10]] [[words:12]]")
+    await expect(messages(page, "assistant").last).to_have_attribute("aria-busy", "true")
+
+    # A second tab of the same browser opens the conversation while the first still streams.
+    other = await page.context.new_page()
+    await other.goto(page.url)
+    reply = messages(other, "assistant").last
+    await expect(reply).to_have_attribute("data-status", "in_progress")
+    await expect(reply.locator(".badge")).to_have_text("Writing…")
+    await screenshot(other, "05-followed-in-another-tab")
+
+    final = await wait_for_reply(other)
+    assert final.endswith("w11 w12"), final
+    await wait_for_reply(page)
+
+
+async def test_a_failed_reply_is_marked_and_explained(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Please fail [[fail:500]]")
+
+    reply = messages(page, "assistant").last
+    await expect(reply).to_have_attribute("data-status", "failed", timeout=15_000)
+    await expect(reply.locator(".badge")).to_have_text("Failed")
+    await expect(reply.locator(".message-note")).not_to_be_empty()
+    await expect(messages(page, "user").locator(".message-body")).to_have_text(
+        "Please fail [[fail:500]]"
+    )
+    await screenshot(page, "06-failed-reply")
+
+
+async def test_the_page_fits_a_narrow_screen(page: Page) -> None:
+    await page.set_viewport_size(NARROW)
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Small screens too")
+    await wait_for_reply(page)
+    await screenshot(page, "07-narrow-chat")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    await page.get_by_role("button", name="All conversations").click()
+    await expect(page.get_by_role("link", name="Small screens too")).to_be_visible()
+    await screenshot(page, "08-narrow-list")
