@@ -1,0 +1,49 @@
+"""What a REST handler needs, as Annotated dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from chat_common.errors import Unauthenticated
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from conversations.auth import BEARER_CHALLENGE, CachingVerifier
+from conversations.settings import Settings
+
+
+def settings(request: Request) -> Settings:
+    value: Settings = request.app.state.settings
+    return value
+
+
+async def session(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection (autocommit: each store call is its own short transaction)."""
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as connection:
+        yield connection
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from the auth service")
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UUID:
+    """The user id of the verified access token; 401 without a valid one."""
+    verifier: CachingVerifier = request.app.state.verifier
+    try:
+        if credentials is None:
+            raise Unauthenticated("missing bearer token")
+        return (await verifier.verify(credentials.credentials)).user_id
+    except Unauthenticated as exc:
+        raise Unauthenticated(exc.message, headers=BEARER_CHALLENGE) from None
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+SessionDep = Annotated[AsyncConnection, Depends(session)]
+CurrentUser = Annotated[UUID, Depends(current_user)]

@@ -1,0 +1,1 @@
+"""The gRPC door (package `chat.conversations.v1`)."""

@@ -1,0 +1,134 @@
+"""gRPC interceptors for the ConversationsService methods (health and reflection pass
+through untouched): request id, error mapping, authentication. Outermost first:
+
+    RequestIdInterceptor -> ErrorInterceptor -> AuthInterceptor -> servicer
+
+Each wraps the method's unary behaviour so that contextvars it sets are seen by the
+servicer (same task) and errors raised anywhere inside become one gRPC status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import grpc
+from chat_common.errors import DomainError, Unauthenticated
+from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var
+
+from conversations.auth import CachingVerifier
+
+log = logging.getLogger(__name__)
+
+SERVICE_PREFIX = "/chat.conversations.v1.ConversationsService/"
+
+if TYPE_CHECKING:  # grpc's runtime classes are not generic; its stubs are
+    Context = grpc.aio.ServicerContext[Any, Any]
+    Behaviour = Callable[[Any, Context], Awaitable[Any]]
+    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _Interceptor = grpc.aio.ServerInterceptor
+
+_current_user: ContextVar[UUID | None] = ContextVar("grpc_current_user", default=None)
+
+
+def current_user() -> UUID:
+    """The verified caller of the RPC being served (set by AuthInterceptor)."""
+    user = _current_user.get()
+    if user is None:
+        raise Unauthenticated("missing bearer token")
+    return user
+
+
+def _metadata_value(details: grpc.HandlerCallDetails, key: str) -> str | None:
+    metadata: Sequence[tuple[str, str | bytes]] = details.invocation_metadata or ()
+    for name, value in metadata:
+        if name == key:
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+class _UnaryInterceptor(_Interceptor):
+    """Wraps the unary-unary behaviour of the ConversationsService methods."""
+
+    async def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        if not details.method.startswith(SERVICE_PREFIX):
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            self.wrap(handler.unary_unary, details),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
+        raise NotImplementedError
+
+
+class RequestIdInterceptor(_UnaryInterceptor):
+    """Carries `x-request-id` (as REST does with X-Request-ID) into every log line."""
+
+    def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
+        request_id = clean_request_id(_metadata_value(details, REQUEST_ID_HEADER))
+
+        async def with_request_id(request: Any, context: Context) -> Any:
+            token = request_id_var.set(request_id)
+            try:
+                return await behaviour(request, context)
+            finally:
+                request_id_var.reset(token)
+
+        return with_request_id
+
+
+class ErrorInterceptor(_UnaryInterceptor):
+    """Domain errors become their gRPC status; anything else is INTERNAL, without details."""
+
+    def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
+        method = details.method
+
+        async def mapping_errors(request: Any, context: Context) -> Any:
+            try:
+                return await behaviour(request, context)
+            except DomainError as exc:
+                await context.abort(exc.grpc_code, exc.message)
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return mapping_errors
+
+
+class AuthInterceptor(_UnaryInterceptor):
+    """Verifies `authorization: Bearer <jwt>` exactly as REST does (UNAUTHENTICATED else)
+    and makes the user available to the servicer through `current_user()`."""
+
+    def __init__(self, verifier: CachingVerifier) -> None:
+        self._verifier = verifier
+
+    def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
+        authorization = _metadata_value(details, "authorization")
+
+        async def authenticated(request: Any, context: Context) -> Any:
+            verified = await self._verifier.authenticate(authorization)
+            token = _current_user.set(verified.user_id)
+            try:
+                return await behaviour(request, context)
+            finally:
+                _current_user.reset(token)
+
+        return authenticated
+
+
+def interceptors(verifier: CachingVerifier) -> list[_Interceptor]:
+    return [RequestIdInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)]

@@ -1,0 +1,63 @@
+"""The gRPC server: ConversationsService, the standard health service and reflection,
+in the same process (and event loop) as the REST app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import grpc
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conversations.auth import CachingVerifier
+from conversations.grpc.interceptors import interceptors
+from conversations.grpc.servicer import ConversationsServicer
+from conversations.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["ConversationsService"].full_name
+_OPTIONS: Final = [
+    # Fail loudly when the port is taken instead of silently sharing it (Linux default).
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+]
+
+
+class GrpcServer:
+    def __init__(self, *, engine: AsyncEngine, settings: Settings, verifier: CachingVerifier):
+        self._settings = settings
+        self.server = grpc.aio.server(interceptors=interceptors(verifier), options=_OPTIONS)
+        pb_grpc.add_ConversationsServiceServicer_to_server(
+            ConversationsServicer(engine, settings), self.server
+        )
+        self.health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self.server,
+        )
+        self.address = f"{settings.host}:{settings.grpc_port}"
+        self.server.add_insecure_port(self.address)
+
+    async def start(self) -> None:
+        await self.server.start()
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        log.info("gRPC listening on %s", self.address)
+
+    async def stop(self) -> None:
+        """Reports NOT_SERVING, then lets in-flight calls finish within the grace period."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self._settings.shutdown_grace_seconds)

@@ -1,0 +1,198 @@
+"""The gRPC door: the same `store` as REST, the same rules. The caller is the verified
+user from AuthInterceptor; domain errors become statuses in ErrorInterceptor."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conversations import store
+from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
+from conversations.grpc.interceptors import current_user
+from conversations.settings import Settings
+
+Context = Any  # grpc.aio.ServicerContext; the servicer never needs more than the request
+
+# The agent loads HISTORY_LIMIT messages per turn, so gRPC allows more than REST's 100.
+GRPC_MAX_HISTORY: Final = 1000
+
+
+class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._max_chars = settings.message_max_chars
+
+    async def CreateConversation(
+        self, request: pb.CreateConversationRequest, context: Context
+    ) -> pb.Conversation:
+        async with self._engine.connect() as db:
+            record = await store.create_conversation(
+                db,
+                user_id=current_user(),
+                title=request.title if request.HasField("title") else None,
+                conversation_id=optional_id(request.id, "id"),
+                metadata_json=request.metadata_json,
+            )
+        return conversation_pb(record)
+
+    async def GetConversation(
+        self, request: pb.GetConversationRequest, context: Context
+    ) -> pb.Conversation:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        async with self._engine.connect() as db:
+            record = await store.get_conversation(
+                db, user_id=current_user(), conversation_id=conversation_id
+            )
+        return conversation_pb(record)
+
+    async def ListConversations(
+        self, request: pb.ListConversationsRequest, context: Context
+    ) -> pb.ListConversationsResponse:
+        async with self._engine.connect() as db:
+            page = await store.list_conversations(
+                db,
+                user_id=current_user(),
+                limit=request.limit or store.DEFAULT_PAGE_SIZE,
+                cursor=request.cursor or None,
+            )
+        return pb.ListConversationsResponse(
+            items=[conversation_pb(c) for c in page.conversations],
+            next_cursor=page.next_cursor or "",
+        )
+
+    async def UpdateConversation(
+        self, request: pb.UpdateConversationRequest, context: Context
+    ) -> pb.Conversation:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        changes: dict[str, str | None] = {}
+        if request.HasField("title"):  # "" clears the title
+            changes["title"] = request.title or None
+        if request.HasField("metadata_json"):
+            changes["metadata_json"] = request.metadata_json or None
+        async with self._engine.connect() as db:
+            record = await store.update_conversation(
+                db, user_id=current_user(), conversation_id=conversation_id, **changes
+            )
+        return conversation_pb(record)
+
+    async def DeleteConversation(
+        self, request: pb.DeleteConversationRequest, context: Context
+    ) -> pb.DeleteConversationResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        async with self._engine.connect() as db:
+            await store.delete_conversation(
+                db, user_id=current_user(), conversation_id=conversation_id
+            )
+        return pb.DeleteConversationResponse()
+
+    async def AppendMessage(self, request: pb.AppendMessageRequest, context: Context) -> pb.Message:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        message_id = optional_id(request.id, "id") if request.HasField("id") else None
+        async with self._engine.connect() as db:
+            record = await store.append_message(
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                role=request.role,
+                content=request.content,
+                max_chars=self._max_chars,
+                status=request.status or "complete",
+                tool_calls_json=request.tool_calls_json,
+                payload_json=request.payload_json,
+                message_id=message_id,
+                input_tokens=request.usage.input_tokens,
+                output_tokens=request.usage.output_tokens,
+            )
+        return message_pb(record)
+
+    async def StartTurn(
+        self, request: pb.StartTurnRequest, context: Context
+    ) -> pb.StartTurnResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        key = request.idempotency_key if request.HasField("idempotency_key") else None
+        async with self._engine.connect() as db:
+            turn = await store.start_turn(
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                content=request.content,
+                max_chars=self._max_chars,
+                idempotency_key=key,
+                payload_json=request.payload_json,
+            )
+        response = pb.StartTurnResponse(
+            user_message=message_pb(turn.user_message), replayed=turn.replayed
+        )
+        if turn.assistant_message is not None:
+            response.assistant_message.CopyFrom(message_pb(turn.assistant_message))
+        return response
+
+    async def UpdateMessage(self, request: pb.UpdateMessageRequest, context: Context) -> pb.Message:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        message_id = parse_id(request.message_id, "message_id")
+        changes: dict[str, Any] = {}
+        if request.HasField("content"):
+            changes["content"] = request.content
+        if request.HasField("status"):
+            changes["status"] = request.status
+        if request.HasField("tool_calls_json"):  # "" clears them
+            changes["tool_calls_json"] = request.tool_calls_json or None
+        if request.HasField("payload_json"):
+            changes["payload_json"] = request.payload_json or None
+        if request.HasField("usage"):
+            changes["input_tokens"] = request.usage.input_tokens
+            changes["output_tokens"] = request.usage.output_tokens
+        async with self._engine.connect() as db:
+            record = await store.update_message(
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                message_id=message_id,
+                max_chars=self._max_chars,
+                **changes,
+            )
+        return message_pb(record)
+
+    async def GetMessage(self, request: pb.GetMessageRequest, context: Context) -> pb.Message:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        message_id = parse_id(request.message_id, "message_id")
+        async with self._engine.connect() as db:
+            record = await store.get_message(
+                db, user_id=current_user(), conversation_id=conversation_id, message_id=message_id
+            )
+        return message_pb(record)
+
+    async def DeleteMessage(
+        self, request: pb.DeleteMessageRequest, context: Context
+    ) -> pb.DeleteMessageResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        message_id = parse_id(request.message_id, "message_id")
+        async with self._engine.connect() as db:
+            await store.delete_message(
+                db, user_id=current_user(), conversation_id=conversation_id, message_id=message_id
+            )
+        return pb.DeleteMessageResponse()
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: Context
+    ) -> pb.ListMessagesResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        before = optional_id(request.before, "before")
+        after = optional_id(request.after, "after")
+        async with self._engine.connect() as db:
+            page = await store.list_messages(
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                limit=request.limit or store.DEFAULT_HISTORY_SIZE,
+                max_limit=GRPC_MAX_HISTORY,
+                before=before,
+                after=after,
+                oldest_first=request.oldest_first,
+            )
+        return pb.ListMessagesResponse(
+            items=[message_pb(m) for m in page.messages], has_more=page.has_more
+        )

@@ -1,0 +1,52 @@
+"""`create_app()`: the REST app, whose lifespan also runs the gRPC server (one process)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from chat_common.errors import install_error_handlers
+from chat_common.health import health_router
+from chat_common.logs import RequestIdMiddleware
+from fastapi import FastAPI
+
+from conversations import db
+from conversations.api.routes import router
+from conversations.auth import CachingVerifier
+from conversations.grpc.server import GrpcServer
+from conversations.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.create_engine(settings)
+        verifier = CachingVerifier(settings.token_verifier())
+        grpc_server = GrpcServer(engine=engine, settings=settings, verifier=verifier)
+        app.state.engine, app.state.verifier = engine, verifier
+        await grpc_server.start()
+        try:
+            yield
+        finally:
+            await grpc_server.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="conversations",
+        summary="Conversations and messages of every user (REST; gRPC on GRPC_PORT)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(health_router(partial(_ready, app)))
+    return app
+
+
+async def _ready(app: FastAPI) -> None:
+    await db.ping(app.state.engine)

@@ -1,0 +1,182 @@
+"""The two tables this service owns, the REST shapes, and the records the store returns.
+
+The schema itself comes only from the Alembic migrations; the table models here
+mirror it (a test compares them) and document it. Hot paths use SQL written in
+`sql.py` and return the small slotted records below, not ORM instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+from pydantic import ConfigDict
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+Role = Literal["user", "assistant", "tool", "system"]
+Status = Literal["complete", "in_progress", "interrupted", "failed"]
+ROLES: tuple[str, ...] = ("user", "assistant", "tool", "system")
+STATUSES: tuple[str, ...] = ("complete", "in_progress", "interrupted", "failed")
+TITLE_MAX_CHARS = 200
+IDEMPOTENCY_KEY_MAX_CHARS = 200
+
+
+def _timestamp(*, nullable: bool = False) -> Any:
+    default = None if nullable else sa.func.now()
+    return Field(
+        default=None,
+        sa_column=sa.Column(sa.DateTime(timezone=True), nullable=nullable, server_default=default),
+    )
+
+
+# --- conversations -------------------------------------------------------------------
+
+
+class ConversationBase(SQLModel):
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_CHARS)
+
+
+class ConversationCreate(ConversationBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class ConversationUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    # Required (PATCH exists to rename); null clears it until the next user message.
+    title: str | None = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+
+
+class Conversation(ConversationBase, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # The list query: one user's live conversations, newest first (keyset on updated_at, id).
+        sa.Index(
+            "ix_conversations_user_updated",
+            "user_id",
+            sa.text("updated_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: UUID = Field(primary_key=True)
+    user_id: UUID = Field(nullable=False)
+    # ChatKit thread metadata (free-form JSON object); the column is named "metadata".
+    meta: dict[str, Any] | None = Field(default=None, sa_column=sa.Column("metadata", JSONB))
+    created_at: datetime | None = _timestamp()
+    updated_at: datetime | None = _timestamp()
+    deleted_at: datetime | None = _timestamp(nullable=True)
+
+
+class ConversationPublic(SQLModel):
+    id: UUID
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(SQLModel):
+    items: list[ConversationPublic]
+    next_cursor: str | None
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("conversation_id", "idempotency_key", name="uq_messages_idempotency"),
+        sa.Index("ix_messages_conversation_seq", "conversation_id", "seq", unique=True),
+        sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
+        sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
+    )
+
+    id: UUID = Field(primary_key=True)
+    # The order of a conversation's messages: strict even within one millisecond.
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), nullable=False)
+    )
+    conversation_id: UUID = Field(foreign_key="conversations.id", ondelete="CASCADE")
+    user_id: UUID = Field(nullable=False)
+    role: str = Field(nullable=False)
+    content: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(nullable=False)
+    tool_calls: list[Any] | None = Field(default=None, sa_column=sa.Column(JSONB))
+    # Protocol data (e.g. the ChatKit thread item).
+    payload: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB))
+    input_tokens: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    output_tokens: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX_CHARS)
+    # For an assistant reply started by StartTurn: the user message it answers.
+    reply_to: UUID | None = Field(default=None)
+    created_at: datetime | None = _timestamp()
+    updated_at: datetime | None = _timestamp()
+
+
+class MessagePublic(SQLModel):
+    id: UUID
+    conversation_id: UUID
+    role: Role
+    content: str
+    tool_calls: list[Any] | None
+    status: Status
+    created_at: datetime
+
+
+class MessagePage(SQLModel):
+    items: list[MessagePublic]
+    has_more: bool
+
+
+# --- what the store returns ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    id: UUID
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    # JSON text as stored (passed through to gRPC without a decode/encode round).
+    metadata_json: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: UUID
+    conversation_id: UUID
+    role: str
+    content: str
+    status: str
+    tool_calls_json: str | None
+    payload_json: str | None
+    input_tokens: int
+    output_tokens: int
+    idempotency_key: str | None
+    created_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    user_message: MessageRecord
+    assistant_message: MessageRecord | None
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    conversations: list[ConversationRecord]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSlice:
+    messages: list[MessageRecord]
+    has_more: bool

@@ -1,0 +1,37 @@
+"""The conversations service's settings, read from the environment once (`get_settings()`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from chat_common.settings import TokenSettings, async_database_url
+from pydantic import Field, field_validator
+
+
+class Settings(TokenSettings):
+    # postgresql://user:pass@host:port/db (psycopg 3 is used whatever the scheme says).
+    database_url: str
+    port: int = Field(default=8002, ge=1, le=65535)
+    grpc_port: int = Field(default=50051, ge=1, le=65535)
+    # Longest user-authored message; assistant and tool content get INTERNAL_MAX_CHARS.
+    message_max_chars: int = Field(default=10_000, ge=1, le=1_000_000)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a stopping server lets in-flight requests finish.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        async_database_url(value)  # raises a clear ValueError for anything but Postgres
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return async_database_url(self.database_url)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # DATABASE_URL comes from the environment

@@ -1,0 +1,165 @@
+"""The SQL behind `store.py`: every operation is ONE statement (one round trip, its own
+transaction, the connection is in autocommit). Every statement is scoped by user id and
+ignores soft-deleted conversations. JSON columns are read as text, so gRPC passes them
+through without decoding and re-encoding.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import TextClause, text
+
+# Column lists; their order matches models.ConversationRecord and models.MessageRecord.
+CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, CAST(c.metadata AS text)"
+MESSAGE_COLS = (
+    "m.id, m.conversation_id, m.role, m.content, m.status, CAST(m.tool_calls AS text),"
+    " CAST(m.payload AS text), m.input_tokens, m.output_tokens, m.idempotency_key,"
+    " m.created_at, m.seq"
+)
+# Owned by the caller and not deleted.
+LIVE_CONV = "c.id = :conversation_id AND c.user_id = :user_id AND c.deleted_at IS NULL"
+
+CREATE_CONVERSATION = text(f"""
+INSERT INTO conversations AS c (id, user_id, title, metadata)
+VALUES (:id, :user_id, :title, CAST(:metadata AS jsonb))
+ON CONFLICT (id) DO NOTHING
+RETURNING {CONV_COLS}
+""")
+
+GET_CONVERSATION = text(f"SELECT {CONV_COLS} FROM conversations c WHERE {LIVE_CONV}")
+
+_LIST_CONVERSATIONS = """
+SELECT {cols} FROM conversations c
+WHERE c.user_id = :user_id AND c.deleted_at IS NULL {after}
+ORDER BY c.updated_at DESC, c.id DESC
+LIMIT :limit
+"""
+LIST_CONVERSATIONS_FIRST = text(_LIST_CONVERSATIONS.format(cols=CONV_COLS, after=""))
+# Keyset: strictly after the cursor's (updated_at, id) in (desc, desc) order.
+LIST_CONVERSATIONS_AFTER = text(
+    _LIST_CONVERSATIONS.format(
+        cols=CONV_COLS, after="AND (c.updated_at, c.id) < (:cursor_updated_at, :cursor_id)"
+    )
+)
+
+# A rename moves the conversation up the list; a metadata change (ChatKit bookkeeping) does not.
+UPDATE_CONVERSATION = text(f"""
+UPDATE conversations AS c SET
+  title = CASE WHEN :set_title THEN CAST(:title AS varchar) ELSE c.title END,
+  metadata = CASE WHEN :set_metadata THEN CAST(:metadata AS jsonb) ELSE c.metadata END,
+  updated_at = CASE WHEN :set_title THEN now() ELSE c.updated_at END
+WHERE {LIVE_CONV}
+RETURNING {CONV_COLS}
+""")
+
+DELETE_CONVERSATION = text(f"""
+UPDATE conversations AS c SET deleted_at = now() WHERE {LIVE_CONV} RETURNING c.id
+""")
+
+# Bumps updated_at (and sets a missing title from a user message) and inserts, atomically.
+APPEND_MESSAGE = text(f"""
+WITH conv AS (
+  UPDATE conversations AS c
+  SET updated_at = now(), title = COALESCE(c.title, CAST(:auto_title AS varchar))
+  WHERE {LIVE_CONV}
+  RETURNING c.id
+)
+INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, tool_calls,
+                           payload, input_tokens, output_tokens)
+SELECT :id, conv.id, :user_id, :role, :content, :status, CAST(:tool_calls AS jsonb),
+       CAST(:payload AS jsonb), :input_tokens, :output_tokens
+FROM conv
+RETURNING {MESSAGE_COLS}
+""")
+
+# The user message and the empty in-progress reply in one statement. The conversation row
+# is locked first, so turns of one conversation start one at a time; a reused idempotency
+# key inserts nothing (ON CONFLICT, no race) and the caller then reads TURN_REPLAY.
+START_TURN = text(f"""
+WITH conv AS (
+  SELECT c.id FROM conversations c WHERE {LIVE_CONV} FOR UPDATE
+), u AS (
+  INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, payload,
+                             idempotency_key)
+  SELECT :user_message_id, conv.id, :user_id, 'user', :content, 'complete',
+         CAST(:payload AS jsonb), :idempotency_key
+  FROM conv
+  ON CONFLICT (conversation_id, idempotency_key) DO NOTHING
+  RETURNING {MESSAGE_COLS}
+), a AS (
+  INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, reply_to)
+  SELECT :assistant_message_id, u.conversation_id, :user_id, 'assistant', '', 'in_progress',
+         u.id
+  FROM u
+  RETURNING {MESSAGE_COLS}
+), bump AS (
+  UPDATE conversations AS c
+  SET updated_at = now(), title = COALESCE(c.title, CAST(:auto_title AS varchar))
+  FROM u WHERE c.id = u.conversation_id
+)
+SELECT * FROM u UNION ALL SELECT * FROM a
+""")
+
+# The pair a used idempotency key stands for (user message first).
+TURN_REPLAY = text(f"""
+SELECT {MESSAGE_COLS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+WHERE {LIVE_CONV} AND m.conversation_id = :conversation_id
+  AND (m.idempotency_key = :idempotency_key OR m.reply_to = (
+    SELECT k.id FROM messages k
+    WHERE k.conversation_id = :conversation_id AND k.idempotency_key = :idempotency_key))
+ORDER BY m.seq
+""")
+
+GET_MESSAGE = text(f"""
+SELECT {MESSAGE_COLS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+WHERE {LIVE_CONV} AND m.id = :message_id AND m.conversation_id = :conversation_id
+""")
+
+# `content_ok_for_user` is false when new content breaks the user-authored limits: then
+# only non-user messages match (the caller tells "too long" from "not found" afterwards).
+UPDATE_MESSAGE = text(f"""
+UPDATE messages AS m SET
+  content = COALESCE(CAST(:content AS text), m.content),
+  status = COALESCE(CAST(:status AS text), m.status),
+  tool_calls = CASE WHEN :set_tool_calls THEN CAST(:tool_calls AS jsonb) ELSE m.tool_calls END,
+  payload = CASE WHEN :set_payload THEN CAST(:payload AS jsonb) ELSE m.payload END,
+  input_tokens = COALESCE(CAST(:input_tokens AS integer), m.input_tokens),
+  output_tokens = COALESCE(CAST(:output_tokens AS integer), m.output_tokens),
+  updated_at = now()
+FROM conversations c
+WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = :message_id
+  AND (:content_ok_for_user OR m.role <> 'user')
+RETURNING {MESSAGE_COLS}
+""")
+
+DELETE_MESSAGE = text(f"""
+DELETE FROM messages AS m USING conversations c
+WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = :message_id
+RETURNING m.id
+""")
+
+
+def _list_messages(*, anchored: bool, direction: str, comparison: str = "") -> TextClause:
+    """One row per message (oldest first) plus `found` and `anchor_seq` on each row; an
+    existing but empty page still yields one row with a NULL message (LEFT JOIN)."""
+    anchor_join = (
+        "LEFT JOIN messages a ON a.id = :anchor_id AND a.conversation_id = c.id" if anchored else ""
+    )
+    anchor_seq = "a.seq" if anchored else "CAST(NULL AS bigint)"
+    window = f"AND m.seq {comparison} a.seq" if anchored else ""
+    return text(f"""
+SELECT c.id, {anchor_seq}, {MESSAGE_COLS}
+FROM conversations c
+{anchor_join}
+LEFT JOIN LATERAL (
+  SELECT * FROM messages m WHERE m.conversation_id = c.id {window}
+  ORDER BY m.seq {direction} LIMIT :limit
+) m ON true
+WHERE {LIVE_CONV}
+ORDER BY m.seq
+""")
+
+
+LIST_MESSAGES_LATEST = _list_messages(anchored=False, direction="DESC")
+LIST_MESSAGES_OLDEST = _list_messages(anchored=False, direction="ASC")
+LIST_MESSAGES_BEFORE = _list_messages(anchored=True, direction="DESC", comparison="<")
+LIST_MESSAGES_AFTER = _list_messages(anchored=True, direction="ASC", comparison=">")
