@@ -1,0 +1,300 @@
+"""ChatKit over real processes: threads are conversations, items are messages.
+
+Requests are built with the SDK's own request types and sent to `POST /chatkit` of a real
+agent, which talks to a real conversations service (Postgres) and the offline model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from agent.conversations_client import ConversationsClient
+from chatkit.actions import Action
+from chatkit.types import (
+    FeedbackKind,
+    InferenceOptions,
+    ItemFeedbackParams,
+    ItemsFeedbackReq,
+    ItemsListParams,
+    ItemsListReq,
+    StructuredInputSubmission,
+    ThreadAddClientToolOutputParams,
+    ThreadAddStructuredInputParams,
+    ThreadAddUserMessageParams,
+    ThreadCreateParams,
+    ThreadCustomActionParams,
+    ThreadDeleteParams,
+    ThreadGetByIdParams,
+    ThreadListParams,
+    ThreadRetryAfterItemParams,
+    ThreadsAddClientToolOutputReq,
+    ThreadsAddStructuredInputReq,
+    ThreadsAddUserMessageReq,
+    ThreadsCreateReq,
+    ThreadsCustomActionReq,
+    ThreadsDeleteReq,
+    ThreadsGetByIdReq,
+    ThreadsListReq,
+    ThreadsRetryAfterItemReq,
+    ThreadsSyncCustomActionReq,
+    ThreadsUpdateReq,
+    ThreadUpdateParams,
+    UserMessageInput,
+    UserMessageTextContent,
+)
+from pydantic import BaseModel
+
+# The session's real processes come from this directory's conftest (Stack, Service, agent).
+Stack = Any
+Service = Any
+
+
+def user_input(text: str) -> UserMessageInput:
+    return UserMessageInput(
+        content=[UserMessageTextContent(text=text)],
+        attachments=[],
+        inference_options=InferenceOptions(),
+    )
+
+
+class ChatKit:
+    """ChatKit requests as a user sends them, plus the REST view of the same data."""
+
+    def __init__(self, stack: Stack, agent: Service, conversations: Service) -> None:
+        self.stack, self.agent, self.conversations = stack, agent, conversations
+
+    async def post(self, token: str, request: BaseModel) -> httpx.Response:
+        return await self.raw(token, request.model_dump_json().encode())
+
+    async def raw(self, token: str, body: bytes) -> httpx.Response:
+        response: httpx.Response = await self.stack.http.post(
+            f"{self.agent.url}/chatkit", content=body, headers=self.stack.auth(token)
+        )
+        return response
+
+    async def json(self, token: str, request: BaseModel) -> Any:
+        response = await self.post(token, request)
+        assert response.status_code == 200, response.text
+        return orjson.loads(response.content)
+
+    async def events(self, token: str, request: BaseModel) -> list[dict[str, Any]]:
+        response = await self.post(token, request)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return [
+            orjson.loads(line[len("data: ") :])
+            for line in response.text.splitlines()
+            if line.startswith("data: ")
+        ]
+
+    async def new_thread(self, token: str, text: str = "hello") -> tuple[str, list[Any]]:
+        """A ChatKit thread with one turn: its id and the streamed events."""
+        create = ThreadsCreateReq(params=ThreadCreateParams(input=user_input(text)))
+        streamed = await self.events(token, create)
+        thread_id = next(e["thread"]["id"] for e in streamed if e["type"] == "thread.created")
+        return thread_id, streamed
+
+    async def rest(self, token: str, path: str) -> httpx.Response:
+        response: httpx.Response = await self.stack.http.get(
+            f"{self.conversations.url}/api/chat/conversations{path}",
+            headers=self.stack.auth(token),
+        )
+        return response
+
+    async def stored_message(self, token: str, thread_id: str, message_id: str) -> Any:
+        client = ConversationsClient(self.conversations.grpc_target)
+        try:
+            return await client.get_message(token, thread_id, message_id)
+        finally:
+            await client.close()
+
+
+@pytest.fixture
+def chatkit(stack: Stack, agent: Service, conversations_service: Service) -> ChatKit:
+    return ChatKit(stack, agent, conversations_service)
+
+
+@pytest.fixture
+def alice(stack: Stack) -> str:
+    return str(stack.user())
+
+
+@pytest.fixture
+def bob(stack: Stack) -> str:
+    return str(stack.user())
+
+
+def done_items(streamed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e["item"] for e in streamed if e["type"] == "thread.item.done"]
+
+
+async def test_threads_create_streams_a_reply_that_rest_sees(chatkit: ChatKit, alice: str) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice, "hello there")
+
+    assert streamed[0]["type"] == "thread.created"
+    updates = [e["update"]["type"] for e in streamed if e["type"] == "thread.item.updated"]
+    assert "assistant_message.content_part.text_delta" in updates
+    user_item, reply_item = done_items(streamed)
+    assert reply_item["content"][0]["text"] == 'You said: "hello there". I received 2 messages.'
+    titles = [e["thread"].get("title") for e in streamed if e["type"] == "thread.updated"]
+    assert titles == ["hello there"]
+
+    listed = (await chatkit.rest(alice, "")).json()["items"]
+    assert [(c["id"], c["title"]) for c in listed] == [(thread_id, "hello there")]
+    messages = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"]
+    assert [(m["id"], m["role"], m["status"], m["content"]) for m in messages] == [
+        (user_item["id"], "user", "complete", "hello there"),
+        (reply_item["id"], "assistant", "complete", reply_item["content"][0]["text"]),
+    ]
+
+
+async def test_a_rest_conversation_shows_up_in_threads_and_items(
+    chatkit: ChatKit, stack: Stack, agent: Service, alice: str
+) -> None:
+    conversation_id = await stack.new_conversation(alice)
+    assert (await stack.send(agent, alice, conversation_id, "from REST")).status_code == 201
+
+    threads = await chatkit.json(alice, ThreadsListReq(params=ThreadListParams()))
+    assert [(t["id"], t["title"]) for t in threads["data"]] == [(conversation_id, "from REST")]
+    listed = await chatkit.json(
+        alice, ItemsListReq(params=ItemsListParams(thread_id=conversation_id, order="asc"))
+    )
+    stored = await stack.messages(alice, conversation_id)
+    assert [(i["id"], i["type"], i["content"][0]["text"]) for i in listed["data"]] == [
+        (stored[0]["id"], "user_message", "from REST"),
+        (stored[1]["id"], "assistant_message", stored[1]["content"]),
+    ]
+    thread = await chatkit.json(
+        alice, ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=conversation_id))
+    )
+    assert [i["id"] for i in thread["items"]["data"]] == [m["id"] for m in stored]
+
+
+def every_request_on(thread_id: str, item_id: str) -> list[BaseModel]:
+    action = Action[str, Any](type="noop", payload={})
+    return [
+        ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id)),
+        ThreadsUpdateReq(params=ThreadUpdateParams(thread_id=thread_id, title="mine now")),
+        ThreadsDeleteReq(params=ThreadDeleteParams(thread_id=thread_id)),
+        ItemsListReq(params=ItemsListParams(thread_id=thread_id)),
+        ItemsFeedbackReq(
+            params=ItemFeedbackParams(thread_id=thread_id, item_ids=[item_id], kind="negative")
+        ),
+        ThreadsAddUserMessageReq(
+            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input("hi"))
+        ),
+        ThreadsRetryAfterItemReq(
+            params=ThreadRetryAfterItemParams(thread_id=thread_id, item_id=item_id)
+        ),
+        ThreadsAddClientToolOutputReq(
+            params=ThreadAddClientToolOutputParams(thread_id=thread_id, result={})
+        ),
+        ThreadsAddStructuredInputReq(
+            params=ThreadAddStructuredInputParams(
+                thread_id=thread_id, item_id=item_id, input=StructuredInputSubmission()
+            )
+        ),
+        ThreadsCustomActionReq(params=ThreadCustomActionParams(thread_id=thread_id, action=action)),
+        ThreadsSyncCustomActionReq(
+            params=ThreadCustomActionParams(thread_id=thread_id, action=action)
+        ),
+    ]
+
+
+async def test_another_users_thread_is_not_found_on_every_request_type(
+    chatkit: ChatKit, alice: str, bob: str
+) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice, "alice's secret")
+    user_item_id = done_items(streamed)[0]["id"]
+
+    for request in every_request_on(thread_id, user_item_id):
+        response = await chatkit.post(bob, request)
+        kind = getattr(request, "type", "")
+        assert response.status_code == 404, (kind, response.status_code, response.text)
+        assert "secret" not in response.text, kind
+
+    bobs = await chatkit.json(bob, ThreadsListReq(params=ThreadListParams()))
+    assert bobs["data"] == []
+    messages = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == "alice's secret"
+    assert (await chatkit.rest(alice, f"/{thread_id}")).json()["title"] == "alice's secret"
+
+
+async def test_feedback_is_stored_on_the_message(chatkit: ChatKit, alice: str) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice)
+    reply_id = done_items(streamed)[1]["id"]
+    kind: FeedbackKind = "positive"
+
+    feedback = ItemFeedbackParams(thread_id=thread_id, item_ids=[reply_id], kind=kind)
+    assert await chatkit.json(alice, ItemsFeedbackReq(params=feedback)) == {}
+
+    message = await chatkit.stored_message(alice, thread_id, reply_id)
+    assert orjson.loads(message.payload_json)["feedback"] == "positive"
+
+
+async def test_retry_after_item_replaces_the_reply(chatkit: ChatKit, alice: str) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice, "again")
+    user_item, old_reply = done_items(streamed)
+
+    retry = ThreadRetryAfterItemParams(thread_id=thread_id, item_id=user_item["id"])
+    retried = await chatkit.events(alice, ThreadsRetryAfterItemReq(params=retry))
+
+    (new_reply,) = done_items(retried)
+    assert new_reply["id"] != old_reply["id"]
+    messages = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"]
+    assert [(m["id"], m["status"], m["content"]) for m in messages] == [
+        (user_item["id"], "complete", "again"),
+        (new_reply["id"], "complete", 'You said: "again". I received 2 messages.'),
+    ]
+
+
+async def test_threads_update_renames_the_conversation(chatkit: ChatKit, alice: str) -> None:
+    thread_id, _ = await chatkit.new_thread(alice)
+
+    update = ThreadUpdateParams(thread_id=thread_id, title="Renamed")
+    assert (await chatkit.json(alice, ThreadsUpdateReq(params=update)))["title"] == "Renamed"
+
+    assert (await chatkit.rest(alice, f"/{thread_id}")).json()["title"] == "Renamed"
+
+
+async def test_threads_delete_removes_the_conversation(chatkit: ChatKit, alice: str) -> None:
+    thread_id, _ = await chatkit.new_thread(alice)
+
+    delete = ThreadsDeleteReq(params=ThreadDeleteParams(thread_id=thread_id))
+    assert await chatkit.json(alice, delete) == {}
+
+    assert (await chatkit.rest(alice, f"/{thread_id}")).status_code == 404
+    get = ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id))
+    assert (await chatkit.post(alice, get)).status_code == 404
+
+
+async def test_a_model_failure_stores_a_failed_reply(chatkit: ChatKit, alice: str) -> None:
+    thread_id, _ = await chatkit.new_thread(alice)
+
+    failing = ThreadAddUserMessageParams(thread_id=thread_id, input=user_input("[[fail:500]]"))
+    streamed = await chatkit.events(alice, ThreadsAddUserMessageReq(params=failing))
+
+    assert [e for e in streamed if e["type"] == "error"], streamed
+    messages = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"]
+    assert [(m["role"], m["status"]) for m in messages[-2:]] == [
+        ("user", "complete"),
+        ("assistant", "failed"),
+    ]
+
+
+async def test_a_malformed_request_is_rejected(chatkit: ChatKit, alice: str) -> None:
+    for body in (b"{", b'{"type": "threads.nope", "params": {}}', b'{"type": "threads.list"}'):
+        response = await chatkit.raw(alice, body)
+        assert response.status_code == 422, (body, response.text)
+
+
+async def test_an_unknown_thread_id_is_not_found(chatkit: ChatKit, alice: str) -> None:
+    for thread_id in (str(uuid.uuid4()), "thr_not_a_uuid"):
+        get = ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id))
+        response = await chatkit.post(alice, get)
+        assert response.status_code == 404, response.text
