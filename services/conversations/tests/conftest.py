@@ -1,0 +1,241 @@
+"""Fixtures for the conversations service's tests.
+
+One fresh database per session, migrated by `conversations.migrate`. The service runs
+in this process (its real lifespan: pool, gRPC server on a free port): REST is called
+through httpx's ASGI transport, gRPC through a real channel to that real server. The
+few tests that need the real process (`python -m conversations`) use `service_process`.
+
+Tests stay independent by using fresh users (`make_user`): every query is per user.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.tokens import TestKeys
+from conversations import migrate
+from conversations.main import create_app
+from conversations.settings import Settings
+from fastapi import FastAPI
+
+MAX_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),)
+
+
+class Api:
+    """REST calls as a given user (or anonymously, with `user=None`)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def request(
+        self, user: User | None, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {**(user.headers if user else {}), **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, user: User | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request(user, "GET", path, **kwargs)
+
+    async def create(self, user: User, **body: Any) -> dict[str, Any]:
+        response = await self.request(user, "POST", "/api/chat/conversations", json=body)
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def conversation(self, user: User, conversation_id: str) -> dict[str, Any]:
+        response = await self.get(user, f"/api/chat/conversations/{conversation_id}")
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def messages(self, user: User, conversation_id: str, **params: Any) -> dict[str, Any]:
+        path = f"/api/chat/conversations/{conversation_id}/messages"
+        response = await self.get(user, path, params=params)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def all_conversation_ids(self, user: User) -> list[str]:
+        response = await self.get(user, "/api/chat/conversations", params={"limit": 100})
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["items"]]
+
+
+class Rpc:
+    """gRPC calls as a given user against the real server."""
+
+    def __init__(self, stub: pb_grpc.ConversationsServiceAsyncStub) -> None:
+        self.stub = stub
+
+    async def __call__(self, user: User | None, method: str, request: Any) -> Any:
+        metadata = user.metadata if user else None
+        return await getattr(self.stub, method)(request, metadata=metadata, timeout=10)
+
+    async def error(self, user: User | None, method: str, request: Any) -> grpc.StatusCode:
+        """The status code of a call that must fail."""
+        try:
+            await self(user, method, request)
+        except grpc.aio.AioRpcError as exc:
+            return exc.code()
+        raise AssertionError(f"{method} succeeded but should have failed")
+
+    async def conversation(self, user: User, **fields: Any) -> pb.Conversation:
+        result: pb.Conversation = await self(
+            user, "CreateConversation", pb.CreateConversationRequest(**fields)
+        )
+        return result
+
+    async def turn(
+        self, user: User, conversation_id: str, content: str, **fields: Any
+    ) -> pb.StartTurnResponse:
+        request = pb.StartTurnRequest(conversation_id=conversation_id, content=content, **fields)
+        result: pb.StartTurnResponse = await self(user, "StartTurn", request)
+        return result
+
+    async def append(
+        self, user: User, conversation_id: str, content: str, role: str = "user", **fields: Any
+    ) -> pb.Message:
+        request = pb.AppendMessageRequest(
+            conversation_id=conversation_id, role=role, content=content, **fields
+        )
+        result: pb.Message = await self(user, "AppendMessage", request)
+        return result
+
+    async def history(self, user: User, conversation_id: str, **fields: Any) -> list[pb.Message]:
+        request = pb.ListMessagesRequest(conversation_id=conversation_id, **fields)
+        response: pb.ListMessagesResponse = await self(user, "ListMessages", request)
+        return list(response.items)
+
+
+UserFactory = Callable[[], User]
+
+
+def migrate_database(url: str) -> None:
+    # Alembic runs its own event loop: keep it off the test session's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(migrate.upgrade, url).result()
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database: Callable[..., str]) -> str:
+    url = make_database("conversations_test")
+    migrate_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, test_keys: TestKeys) -> Settings:
+    return Settings(
+        database_url=database_url,
+        port=free_port(),
+        grpc_port=free_port(),
+        message_max_chars=MAX_CHARS,
+        auth_jwks=test_keys.jwks(),
+        auth_jwks_url=None,
+        log_level="WARNING",
+        db_pool_size=5,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def api(app: FastAPI) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://conversations") as http:
+        yield Api(http)
+
+
+@pytest.fixture(scope="session")
+async def rpc(app: FastAPI, settings: Settings) -> AsyncIterator[Rpc]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+        yield Rpc(pb_grpc.ConversationsServiceStub(channel))  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture(scope="session")
+def make_user(test_keys: TestKeys) -> UserFactory:
+    def factory() -> User:
+        user_id = uuid.uuid4()
+        return User(user_id, test_keys.token(user_id))
+
+    return factory
+
+
+@pytest.fixture
+def alice(make_user: UserFactory) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def bob(make_user: UserFactory) -> User:
+    return make_user()
+
+
+@dataclass(frozen=True)
+class RunningService:
+    process: ServiceProcess
+    url: str
+    grpc_target: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def service_process(
+    make_database: Callable[..., str], test_keys: TestKeys
+) -> Iterator[RunningService]:
+    """`python -m conversations` on its own database (migrated by `python -m …migrate`)."""
+    port, grpc_port = free_port(), free_port()
+    env = {
+        **test_keys.env(),
+        "DATABASE_URL": make_database("conversations_proc"),
+        "PORT": str(port),
+        "GRPC_PORT": str(grpc_port),
+        "LOG_LEVEL": "WARNING",
+    }
+    migrator = ServiceProcess.python_module(
+        "conversations-migrate", "conversations.migrate", env=env
+    )
+    migrator.start()
+    assert migrator.proc is not None and migrator.proc.wait(60) == 0, migrator.tail()
+    process = ServiceProcess.python_module(
+        "conversations-tests",
+        "conversations",
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    )
+    with process:
+        yield RunningService(process, f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", env)
+
+
+@pytest.fixture(scope="session")
+def server_database(service_process: RunningService) -> str:
+    return service_process.env["DATABASE_URL"]
