@@ -130,3 +130,13 @@ async def test_non_streamed_tool_call(client: openai.AsyncOpenAI) -> None:
 async def test_tool_marker_without_tools_is_an_ordinary_reply(client: openai.AsyncOpenAI) -> None:
     deltas = await chat_deltas(client, user("[[tool:now]]"))
     assert "".join(deltas) == 'You said: "[[tool:now]]". I received 1 messages.'
+
+
+async def test_max_tokens_cuts_the_reply_with_finish_reason_length(
+    client: openai.AsyncOpenAI,
+) -> None:
+    completion = await client.chat.completions.create(
+        model="offline-model", messages=user("[[words:100]]"), max_completion_tokens=4
+    )
+    assert completion.choices[0].message.content == 'You said: "[[words:100]]". I'
+    assert completion.choices[0].finish_reason == "length"

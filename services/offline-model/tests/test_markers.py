@@ -101,10 +101,14 @@ async def test_fail_times_fails_k_requests_then_succeeds(
 
 async def test_fail_times_is_absorbed_by_sdk_retries(model_url: str) -> None:
     async with openai.AsyncOpenAI(base_url=model_url, api_key="x", max_retries=2) as retrying:
-        started = time.monotonic()
         deltas = await _chat(retrying, f"{uuid.uuid4()} [[fail-times:2:429]]")
     assert "".join(deltas).startswith("You said:")
-    assert time.monotonic() - started < 1.0, "the retry-after-ms hint keeps retries quick"
+
+
+async def test_failures_hint_a_quick_retry(client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.RateLimitError) as caught:
+        await _chat(client, "[[fail:429]]")
+    assert caught.value.response.headers["retry-after-ms"] == "10"
 
 
 @api_names
@@ -159,4 +163,4 @@ async def test_markers_combine(client: openai.AsyncOpenAI) -> None:
         stream = await _open_stream(client, "chat", "[[words:50]] [[slow:50]] [[cut-after:5]]")
         await deltas_until_error(stream, received)
     assert len(received) == 5
-    assert 0.08 <= time.monotonic() - started < 1.0
+    assert time.monotonic() - started >= 5 / 50 * 0.9

@@ -98,3 +98,18 @@ async def test_streamed_tool_call_is_a_function_call_item(client: openai.AsyncOp
     assert len(done) == 1 and done[0].item.type == "function_call"
     assert done[0].item.name == "now"
     assert events[-1].type == "response.completed"
+
+
+async def test_max_output_tokens_makes_an_incomplete_response(
+    client: openai.AsyncOpenAI,
+) -> None:
+    stream = await client.responses.create(
+        model="offline-model", input="[[words:100]]", max_output_tokens=16, stream=True
+    )
+    events = [event async for event in stream]
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert len(deltas) == 16
+    last = events[-1]
+    assert last.type == "response.incomplete"
+    assert last.response.incomplete_details is not None
+    assert last.response.incomplete_details.reason == "max_output_tokens"

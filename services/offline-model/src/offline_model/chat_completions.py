@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from offline_model.script import Plan, Prompt, text_of
+from offline_model.script import Plan, Prompt, positive_int, text_of
 
 dumps = orjson.dumps
 
@@ -47,11 +47,18 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
         input_words=input_words,
         tools_offered=bool(request.get("tools") or request.get("functions")),
         tool_result=tool_result,
+        max_output_tokens=positive_int(
+            request.get("max_completion_tokens") or request.get("max_tokens")
+        ),
     )
 
 
 def _ids() -> tuple[str, str, int]:
     return f"chatcmpl-{os.urandom(12).hex()}", f"call_{os.urandom(12).hex()}", int(time.time())
+
+
+def _finish_reason(plan: Plan) -> str:
+    return "tool_calls" if plan.tool_call else "length" if plan.truncated else "stop"
 
 
 def _usage(plan: Plan) -> dict[str, Any]:
@@ -101,7 +108,7 @@ def stream_parts(
         finish = b"tool_calls"
     else:
         head = pre + b'{"role":"assistant","content":"","refusal":null}' + post
-        finish = b"stop"
+        finish = b"length" if plan.truncated else b"stop"
     deltas = [pre + b'{"content":' + dumps(word) + b"}" + post for word in plan.deltas]
     tail = pre + b'{},"logprobs":null,"finish_reason":"' + finish + b'"}]'
     tail += b',"usage":null}\n\n' if with_usage else b"}\n\n"
@@ -126,7 +133,7 @@ def complete(request: dict[str, Any], plan: Plan, model: str) -> bytes:
         "index": 0,
         "message": message,
         "logprobs": None,
-        "finish_reason": "tool_calls" if plan.tool_call else "stop",
+        "finish_reason": _finish_reason(plan),
     }
     return dumps(
         {

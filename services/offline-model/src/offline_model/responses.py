@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from offline_model.chat_completions import BadRequest
-from offline_model.script import Plan, Prompt, text_of
+from offline_model.script import Plan, Prompt, positive_int, text_of
 
 dumps = orjson.dumps
 
@@ -54,6 +54,7 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
         input_words=input_words,
         tools_offered=bool(request.get("tools")),
         tool_result=tool_result,
+        max_output_tokens=positive_int(request.get("max_output_tokens")),
     )
 
 
@@ -77,8 +78,12 @@ class _Answer:
         self.call_id = f"call_{os.urandom(12).hex()}"
         self.created = int(time.time())
 
+    @property
+    def final_status(self) -> str:
+        return "incomplete" if self.plan.truncated else "completed"
+
     def item(self, *, done: bool) -> dict[str, Any]:
-        status = "completed" if done else "in_progress"
+        status = self.final_status if done else "in_progress"
         if self.plan.tool_call:
             return {
                 "id": self.item_id,
@@ -107,10 +112,12 @@ class _Answer:
             "id": self.id,
             "object": "response",
             "created_at": self.created,
-            "status": "completed" if done else "in_progress",
+            "status": self.final_status if done else "in_progress",
             "background": False,
             "error": None,
-            "incomplete_details": None,
+            "incomplete_details": (
+                {"reason": "max_output_tokens"} if done and self.plan.truncated else None
+            ),
             "instructions": r.get("instructions"),
             "max_output_tokens": r.get("max_output_tokens"),
             "model": self.model,
@@ -175,7 +182,7 @@ def stream_parts(
         tail = ev("response.output_text.done", **at, content_index=0, text=plan.text, logprobs=[])
         tail += ev("response.content_part.done", **at, content_index=0, part=a.part(plan.text))
     tail += ev("response.output_item.done", output_index=0, item=a.item(done=True))
-    tail += ev("response.completed", response=a.response(done=True))
+    tail += ev(f"response.{a.final_status}", response=a.response(done=True))
     return head, deltas, tail
 
 

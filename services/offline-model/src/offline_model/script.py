@@ -39,6 +39,7 @@ class Prompt:
     tools_offered: bool
     # (tool name, tool output) when the LAST input is a tool result
     tool_result: tuple[str, str] | None = None
+    max_output_tokens: int | None = None  # the request's bound: a longer reply is cut there
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class Plan:
     stall_after: int | None = None  # stall once this many deltas went out
     cut_after: int | None = None  # drop the connection once this many deltas went out
     input_tokens: int = 0
+    truncated: bool = False  # cut at the request's max output tokens, as a real model would
 
     @property
     def output_tokens(self) -> int:
@@ -138,7 +140,17 @@ def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) 
     if extra_words > 0:
         out.text += "".join(f" w{i}" for i in range(1, extra_words + 1))
     out.deltas = words(out.text)
+    limit = prompt.max_output_tokens
+    if limit is not None and 0 < limit < len(out.deltas):
+        out.deltas = out.deltas[:limit]
+        out.text = "".join(out.deltas)
+        out.truncated = True
     return out
+
+
+def positive_int(value: Any) -> int | None:
+    """A request's token bound, if it is a usable one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def error_body(code: int) -> dict[str, Any]:
