@@ -6,6 +6,7 @@ agent, which talks to a real conversations service (Postgres) and the offline mo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -298,3 +299,75 @@ async def test_an_unknown_thread_id_is_not_found(chatkit: ChatKit, alice: str) -
         get = ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id))
         response = await chatkit.post(alice, get)
         assert response.status_code == 404, response.text
+
+
+async def test_items_page_with_the_after_cursor_both_ways(chatkit: ChatKit, alice: str) -> None:
+    thread_id, _ = await chatkit.new_thread(alice, "one")
+    more = ThreadAddUserMessageParams(thread_id=thread_id, input=user_input("two"))
+    await chatkit.events(alice, ThreadsAddUserMessageReq(params=more))
+    stored = [
+        m["id"] for m in (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"]
+    ]
+
+    for order, expected in (("asc", stored), ("desc", stored[::-1])):
+        first = await chatkit.json(
+            alice, ItemsListReq(params=ItemsListParams(thread_id=thread_id, limit=3, order=order))
+        )
+        assert first["has_more"] is True, order
+        rest = await chatkit.json(
+            alice,
+            ItemsListReq(
+                params=ItemsListParams(
+                    thread_id=thread_id, limit=3, order=order, after=first["after"]
+                )
+            ),
+        )
+        assert rest["has_more"] is False, order
+        assert [i["id"] for i in first["data"] + rest["data"]] == expected, order
+
+
+async def test_threads_page_with_the_conversations_cursor(
+    chatkit: ChatKit, stack: Stack, alice: str
+) -> None:
+    older = await stack.new_conversation(alice)
+    newer = await stack.new_conversation(alice)
+
+    first = await chatkit.json(alice, ThreadsListReq(params=ThreadListParams(limit=1)))
+    rest = await chatkit.json(
+        alice, ThreadsListReq(params=ThreadListParams(limit=1, after=first["after"]))
+    )
+
+    assert (first["has_more"], rest["has_more"]) == (True, False)
+    assert [t["id"] for t in first["data"] + rest["data"]] == [newer, older]
+
+
+async def test_a_client_that_goes_away_leaves_an_interrupted_reply(
+    chatkit: ChatKit, stack: Stack, agent: Service, alice: str
+) -> None:
+    thread_id, _ = await chatkit.new_thread(alice)
+    slow = ThreadAddUserMessageParams(
+        thread_id=thread_id, input=user_input("[[slow:20]] [[words:200]]")
+    )
+    body = ThreadsAddUserMessageReq(params=slow).model_dump_json()
+    url, headers = f"{agent.url}/chatkit", stack.auth(alice)
+
+    async with stack.http.stream("POST", url, content=body, headers=headers) as response:
+        async for line in response.aiter_lines():
+            if "text_delta" in line:
+                break  # a word arrived: hang up mid-reply
+
+    for _ in range(50):
+        reply = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"][-1]
+        if reply["status"] != "in_progress":
+            break
+        await asyncio.sleep(0.1)
+    assert reply["status"] == "interrupted"
+    assert reply["content"].startswith("You")  # the words streamed before the hang-up
+
+
+async def test_chatkit_needs_a_token(chatkit: ChatKit) -> None:
+    response = await chatkit.stack.http.post(
+        f"{chatkit.agent.url}/chatkit",
+        content=ThreadsListReq(params=ThreadListParams()).model_dump_json(),
+    )
+    assert response.status_code == 401
