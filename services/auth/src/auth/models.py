@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 EMAIL_MAX_CHARS = 320
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 1024
-REFRESH_TOKEN_MAX_CHARS = 256
+REFRESH_TOKEN_MAX_CHARS = 1024
 
 
 def _timestamp(*, nullable: bool, default_now: bool = False) -> Column[datetime]:

@@ -15,26 +15,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from auth.settings import Settings
 
 
+def make_hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+        type=Type.ID,
+    )
+
+
 class Passwords:
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int):
-        self._hasher = PasswordHasher(
-            time_cost=time_cost,
-            memory_cost=memory_kib,
-            parallelism=parallelism,
-            type=Type.ID,
-        )
+    def __init__(self, *, hasher: PasswordHasher, concurrency: int):
+        self._hasher = hasher
         self._slots = asyncio.Semaphore(concurrency)
         # Verified against when the email is unknown, so that path costs the same.
         self._dummy_hash = self._hasher.hash("not the password of any account")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Passwords:
-        return cls(
-            time_cost=settings.password_hash_time_cost,
-            memory_kib=settings.password_hash_memory_kib,
-            parallelism=settings.password_hash_parallelism,
-            concurrency=settings.password_hash_concurrency,
-        )
+        return cls(hasher=make_hasher(settings), concurrency=settings.password_hash_concurrency)
 
     @property
     def hasher(self) -> PasswordHasher:

@@ -39,10 +39,11 @@ class Settings(ServiceSettings):
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_failure_window_seconds: int = Field(900, ge=1, le=86400)
 
-    # argon2id cost (defaults: RFC 9106 "low memory", stronger than OWASP's minimum).
-    password_hash_time_cost: int = Field(3, ge=1, le=20)
-    password_hash_memory_kib: int = Field(65536, ge=8, le=4 * 1024 * 1024)
-    password_hash_parallelism: int = Field(4, ge=1, le=16)
+    # argon2id cost; the defaults are OWASP's first recommendation (m=19 MiB, t=2, p=1).
+    # Raise them freely: existing hashes are upgraded at the next successful login.
+    password_hash_time_cost: int = Field(2, ge=1, le=20)
+    password_hash_memory_kib: int = Field(19456, ge=8, le=4 * 1024 * 1024)
+    password_hash_parallelism: int = Field(1, ge=1, le=16)
     # At most this many hashes at once, each in a worker thread off the event loop.
     password_hash_concurrency: int = Field(4, ge=1, le=64)
 
