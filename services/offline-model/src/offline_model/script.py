@@ -19,10 +19,13 @@ _MARKER = re.compile(
 _WORD = re.compile(r"\s*\S+(?:\s+\Z)?")
 # Remembered [[fail-times]] counts are dropped past this many distinct messages (memory bound).
 _MAX_REMEMBERED = 10_000
+# [[words:K]] is capped so a typo can't eat the memory.
+_MAX_WORDS = 100_000
 
 ERROR_TEXT = {
     400: ("invalid_request_error", None, "The offline model was asked to fail with 400."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided (offline)."),
+    404: ("invalid_request_error", None, "The offline model was asked to fail with 404."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for the offline model."),
     500: ("server_error", None, "The server had an error while processing your request."),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
@@ -101,31 +104,14 @@ def _int(value: str | None, default: int | None = None) -> int | None:
         return default
 
 
+def _error_code(value: str) -> int | None:
+    code = _int(value)
+    return code if code is not None and 400 <= code <= 599 else None
+
+
 def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) -> Plan:
     out = Plan(input_tokens=prompt.input_words)
-    rate = tokens_per_second
-    extra_words = 0
-    for name, arg in _MARKER.findall(prompt.last_user):
-        if name == "slow":
-            with contextlib.suppress(ValueError):
-                rate = float(arg)
-        elif name == "words":
-            extra_words = _int(arg, 0) or 0
-        elif name == "fail":
-            out.fail_code = _int(arg, out.fail_code)
-        elif name == "fail-times":
-            times, _, code = arg.partition(":")
-            k, c = _int(times), _int(code)
-            if k is not None and c is not None and failures.bump(prompt.last_user) <= k:
-                out.fail_code = out.fail_code or c
-        elif name == "stall":
-            out.stall_after = 0
-        elif name == "stall-after":
-            out.stall_after = _int(arg, out.stall_after)
-        elif name == "cut-after":
-            out.cut_after = _int(arg, out.cut_after)
-        elif name == "tool" and arg:
-            out.tool_call = arg
+    rate, extra_words = _read_markers(out, prompt.last_user, tokens_per_second, failures)
     out.delay = 1.0 / rate if rate > 0 else 0.0
     if prompt.tool_result is not None:
         tool, result = prompt.tool_result
@@ -138,7 +124,7 @@ def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) 
         out.tool_call = None
         out.text = f'You said: "{prompt.last_user}". I received {prompt.count} messages.'
     if extra_words > 0:
-        out.text += "".join(f" w{i}" for i in range(1, extra_words + 1))
+        out.text += "".join(f" w{i}" for i in range(1, min(extra_words, _MAX_WORDS) + 1))
     out.deltas = words(out.text)
     limit = prompt.max_output_tokens
     if limit is not None and 0 < limit < len(out.deltas):
@@ -146,6 +132,35 @@ def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) 
         out.text = "".join(out.deltas)
         out.truncated = True
     return out
+
+
+def _read_markers(
+    out: Plan, message: str, rate: float, failures: FailureCounter
+) -> tuple[float, int]:
+    """Set the plan's failure, stall, cut and tool from the markers; return (rate, extra words)."""
+    extra_words = 0
+    for name, arg in _MARKER.findall(message):
+        if name == "slow":
+            with contextlib.suppress(ValueError):
+                rate = float(arg)
+        elif name == "words":
+            extra_words = _int(arg, 0) or 0
+        elif name == "fail":
+            out.fail_code = _error_code(arg) or out.fail_code
+        elif name == "fail-times":
+            times, _, code = arg.partition(":")
+            k, c = _int(times), _error_code(code)
+            if k is not None and c is not None and failures.bump(message) <= k:
+                out.fail_code = out.fail_code or c
+        elif name == "stall":
+            out.stall_after = 0
+        elif name == "stall-after":
+            out.stall_after = _int(arg, out.stall_after)
+        elif name == "cut-after":
+            out.cut_after = _int(arg, out.cut_after)
+        elif name == "tool" and arg:
+            out.tool_call = arg
+    return rate, extra_words
 
 
 def positive_int(value: Any) -> int | None:
