@@ -149,7 +149,8 @@ export class ChatView {
     updateMessageItem(userItem, { role: "user", content, status: "pending" });
     setNote(userItem, "");
     setAction(userItem, null);
-    const turn = { userItem, assistantItem: null, finished: false, generation };
+    const firstOfConversation = !this.conversation?.title;
+    const turn = { userItem, assistantItem: null, finished: false, generation, firstOfConversation };
     try {
       const response = await request(
         `/api/chat/conversations/${encodeURIComponent(conversationId)}/messages`,
@@ -181,6 +182,8 @@ export class ChatView {
     const visible = turn.generation === this.generation;
     if (event === "user_message") {
       updateMessageItem(turn.userItem, data);
+      // The first message names the conversation: show that now, not after the reply.
+      if (turn.firstOfConversation) this.onConversationChanged(data.conversation_id);
     } else if (event === "assistant_started") {
       turn.assistantItem = messageItem(data);
       this.messages.append(turn.assistantItem);
@@ -190,6 +193,10 @@ export class ChatView {
         messageItem({ role: "assistant", content: "", status: "in_progress" }),
       );
       appendText(turn.assistantItem, typeof data === "object" ? (data.text ?? "") : "");
+    } else if (event === "tool_calls" && data?.assistant_message) {
+      this.placeAssistant(turn, data.assistant_message); // the reply so far, asking for tools
+    } else if (event === "tool_result" && data?.message) {
+      this.messages.append(messageItem(data.message));
     } else if (event === "assistant_message") {
       this.placeAssistant(turn, data);
       turn.finished = true;
@@ -198,10 +205,11 @@ export class ChatView {
       const stored = typeof data === "object" ? data.assistant_message : null;
       const detail = typeof data === "object" ? data.detail : String(data);
       if (stored) this.placeAssistant(turn, stored);
-      if (turn.assistantItem) setNote(turn.assistantItem, detail || "The assistant failed.");
-      else if (visible) this.error.textContent = detail;
+      const why = detail ? `The reply failed: ${detail}.`.replace(/\.\.$/, ".") : "The reply failed.";
+      if (turn.assistantItem) setNote(turn.assistantItem, why);
+      else if (visible) this.error.textContent = why;
       turn.finished = true;
-      if (visible) this.announce(`The reply failed. ${detail ?? ""}`);
+      if (visible) this.announce(why);
     }
     if (visible) this.scrollToEnd();
   }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.async_api import (
     Browser,
@@ -19,6 +20,7 @@ from playwright.async_api import (
     Locator,
     Page,
     Request,
+    Route,
     ViewportSize,
     async_playwright,
     expect,
@@ -261,3 +263,71 @@ async def test_the_page_fits_a_narrow_screen(page: Page) -> None:
     await page.get_by_role("button", name="All conversations").click()
     await expect(page.get_by_role("link", name="Small screens too")).to_be_visible()
     await screenshot(page, "08-narrow-list")
+
+
+async def test_a_conversation_can_be_renamed_and_deleted(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+
+    await page.get_by_role("button", name="Rename").click()
+    await page.get_by_label("Conversation title").fill("Trip ideas")
+    await page.get_by_label("Conversation title").press("Enter")
+    await expect(page.get_by_role("heading", name="Trip ideas")).to_be_visible()
+    await expect(page.get_by_role("link", name="Trip ideas")).to_be_visible()
+
+    await page.get_by_role("button", name="Delete").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await expect(page.get_by_text("No conversations yet.")).to_be_visible()
+    await expect(page.get_by_role("button", name="New conversation")).to_be_focused()
+    await page.reload()
+    await expect(page.get_by_text("No conversations yet.")).to_be_visible()
+
+
+async def test_more_conversations_load_on_request(page: Page, gateway_url: str) -> None:
+    email = new_email()
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as api:
+        signup = await api.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        signup.raise_for_status()
+        login = await api.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for n in range(1, 23):  # one page is 20
+            created = await api.post(
+                "/api/chat/conversations", json={"title": f"Chat {n}"}, headers=headers
+            )
+            created.raise_for_status()
+
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    links = page.locator("#conversation-list a")
+    await expect(links).to_have_count(20)
+    await expect(links.first).to_have_text("Chat 22")
+
+    await page.get_by_role("button", name="Load more").click()
+    await expect(links).to_have_count(22)
+    await expect(links.last).to_have_text("Chat 1")
+    await expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Chat 2", exact=True)).to_be_focused()
+
+
+async def test_a_send_whose_answer_was_lost_is_retried_without_a_double(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+
+    async def lose_the_answer(route: Route) -> None:
+        await route.fetch()  # the server runs the turn; the page never hears back
+        await route.abort("connectionreset")
+
+    await page.route("**/messages", lose_the_answer, times=1)
+    await send(page, "Only once")
+    user = messages(page, "user")
+    await expect(user).to_have_attribute("data-status", "unsent")
+    await expect(user.locator(".message-note")).to_contain_text("Can't reach the server")
+    await screenshot(page, "09-not-sent")
+
+    await user.get_by_role("button", name="Retry").click()
+    assert 'You said: "Only once".' in await wait_for_reply(page)
+    await page.reload()
+    await expect(messages(page, "assistant")).to_have_count(1)
+    await expect(messages(page, "user")).to_have_count(1)
