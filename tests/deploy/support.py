@@ -1,0 +1,210 @@
+"""What the deployment checks share: where things are, what each service is, and small
+parsers for Dockerfiles, the compose file and .env.example. No Docker engine needed."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import yaml
+from pydantic_settings import BaseSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+GATEWAY_TEMPLATE = ROOT / "gateway" / "nginx.conf.template"
+K8S_DIR = ROOT / "deploy" / "k8s"
+
+# Settings a deployment deliberately leaves out: development/test alternatives to what it
+# does set (JWT_KEYS_DIR instead of JWT_PRIVATE_KEYS, an inline JWKS instead of the URL).
+NOT_DEPLOYED = frozenset({"JWT_KEYS_DIR", "AUTH_JWKS"})
+
+
+@dataclass(frozen=True)
+class Service:
+    """One of our Python services as the deployment sees it."""
+
+    name: str  # compose service, k8s Deployment, services/<name>/
+    package: str  # uv workspace package
+    module: str  # `python -m <module>`
+    port: int
+    settings: str  # "module:Class"
+    migrate: str | None = None  # `python -m <migrate>` module, for services with tables
+    grpc_port: int | None = None
+
+    @property
+    def directory(self) -> Path:
+        return ROOT / "services" / self.name
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.directory / "Dockerfile"
+
+    def env_names(self) -> set[str]:
+        return settings_env_names(self.settings)
+
+
+SERVICES = (
+    Service("auth", "auth", "auth", 8001, "auth.settings:Settings", migrate="auth.migrate"),
+    Service(
+        "conversations",
+        "conversations",
+        "conversations",
+        8002,
+        "conversations.settings:Settings",
+        migrate="conversations.migrate",
+        grpc_port=50051,
+    ),
+    Service("agent", "agent", "agent", 8003, "agent.settings:Settings"),
+    Service(
+        "offline-model", "offline-model", "offline_model", 8090, "offline_model.settings:Settings"
+    ),
+)
+SERVICES_BY_NAME = {s.name: s for s in SERVICES}
+
+
+def load_object(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class _RecordingEnviron(dict[str, str]):
+    """os.environ stand-in that remembers every name a settings loader asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.asked.add(key)
+        return super().__contains__(key)
+
+
+@cache
+def settings_env_names(path: str) -> set[str]:
+    """The environment variables a settings class reads.
+
+    pydantic-settings classes: each field (alias, or env_prefix + NAME). Anything else must
+    have a `from_env()` that reads os.environ: it is run against a recording environment.
+    """
+    cls = load_object(path)
+    if isinstance(cls, type) and issubclass(cls, BaseSettings):
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        return {(field.alias or prefix + name).upper() for name, field in cls.model_fields.items()}
+    recorder = _RecordingEnviron()
+    with mock.patch.object(os, "environ", recorder):
+        cls.from_env()
+    return recorder.asked
+
+
+def pydantic_default(path: str, env_name: str) -> Any:
+    """The default of the pydantic-settings field read from `env_name`."""
+    cls = load_object(path)
+    for name, field in cls.model_fields.items():
+        if (field.alias or name).upper() == env_name:
+            return field.default
+    raise KeyError(f"{path} has no setting {env_name}")
+
+
+# ---------------------------------------------------------------- Dockerfiles
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str  # upper case: FROM, COPY, RUN, ...
+    args: str
+    stage: int  # 0-based index of the FROM it belongs to
+
+
+def parse_dockerfile(path: Path) -> list[Instruction]:
+    """Instructions in order, continuation lines joined, comments dropped."""
+    instructions: list[Instruction] = []
+    stage = -1
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        keyword, _, args = full.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            stage += 1
+        instructions.append(Instruction(keyword, " ".join(args.split()), stage))
+    return instructions
+
+
+def dockerfile_env(instructions: list[Instruction]) -> dict[str, str]:
+    """ENV of the final stage (KEY=VALUE form only, as our Dockerfiles write it)."""
+    last = max(i.stage for i in instructions)
+    env: dict[str, str] = {}
+    for ins in instructions:
+        if ins.keyword == "ENV" and ins.stage == last:
+            for key, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)', ins.args):
+                env[key] = value.strip('"')
+    return env
+
+
+# ---------------------------------------------------------------- compose and .env
+
+
+def load_compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}")
+
+
+def interpolations(text: str) -> Iterator[tuple[str, str | None, str | None]]:
+    """(name, operator, argument) of every ${...} in compose text; `$${...}` is escaped."""
+    for match in _INTERPOLATION.finditer(text):
+        if match.start() > 0 and text[match.start() - 1] == "$":
+            continue
+        yield match[1], match[2], match[3]
+
+
+def env_example_names() -> dict[str, bool]:
+    """Names in .env.example -> whether the line is active (False: a `# NAME=` default)."""
+    names: dict[str, bool] = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"^(#\s*)?([A-Z][A-Z0-9_]*)=", line)
+        if match:
+            names[match[2]] = names.get(match[2], False) or match[1] is None
+    return names
+
+
+def environment(service: Mapping[str, Any]) -> dict[str, Any]:
+    """A compose service's environment as a mapping (list form converted)."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    assert isinstance(env, dict)
+    return env
+
+
+def template_placeholders() -> set[str]:
+    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", GATEWAY_TEMPLATE.read_text()))

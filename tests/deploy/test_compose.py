@@ -1,0 +1,190 @@
+"""docker-compose.yml agrees with the Dockerfiles, the services' settings and the gateway
+(read with PyYAML: no Docker engine here)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.deploy.support import (
+    COMPOSE_FILE,
+    NOT_DEPLOYED,
+    ROOT,
+    SERVICES,
+    SERVICES_BY_NAME,
+    Service,
+    dockerfile_env,
+    environment,
+    interpolations,
+    load_compose,
+    parse_dockerfile,
+    pydantic_default,
+)
+
+BY_NAME = pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+# Our services that must be up and healthy for the product to answer.
+LONG_RUNNING = ("postgres", "auth", "conversations", "agent", "gateway", "offline-model")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_compose()
+
+
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    result = compose["services"]
+    assert isinstance(result, dict)
+    return result
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as `30s`, `1m30s`, `500ms`."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts, f"not a duration: {duration}"
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_every_built_service_names_an_existing_dockerfile(compose: dict[str, Any]) -> None:
+    for name, spec in services(compose).items():
+        if "build" in spec:
+            dockerfile = ROOT / spec["build"].get("context", ".") / spec["build"]["dockerfile"]
+            assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name in LONG_RUNNING:
+        spec = services(compose)[name]
+        if "healthcheck" in spec:
+            assert spec["healthcheck"].get("test"), f"{name}: empty healthcheck"
+            continue
+        dockerfile = ROOT / spec["build"]["dockerfile"]
+        keywords = {i.keyword for i in parse_dockerfile(dockerfile)}
+        assert "HEALTHCHECK" in keywords, f"{name}: no healthcheck in compose or {dockerfile}"
+
+
+def test_postgres_keeps_its_data_in_a_named_volume_and_reports_readiness(
+    compose: dict[str, Any],
+) -> None:
+    postgres = services(compose)["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"], "the database must live in a named volume"
+
+
+@BY_NAME
+def test_services_run_in_production_mode_on_all_interfaces(
+    compose: dict[str, Any], service: Service
+) -> None:
+    env = environment(services(compose)[service.name])
+    assert env["HOST"] == "0.0.0.0"
+    assert str(env["PORT"]) == str(service.port)
+    if "ENVIRONMENT" in service.env_names():
+        assert env["ENVIRONMENT"] == "production"
+
+
+@BY_NAME
+def test_compose_passes_every_setting_the_service_reads_and_no_other(
+    compose: dict[str, Any], service: Service
+) -> None:
+    passed = set(environment(services(compose)[service.name]))
+    image_env = set(dockerfile_env(parse_dockerfile(service.dockerfile)))
+    reads = service.env_names()
+    assert reads - NOT_DEPLOYED - passed - image_env == set(), "settings compose never sets"
+    assert passed - reads == set(), "compose sets names the service does not read"
+
+
+@BY_NAME
+def test_compose_defaults_agree_with_the_services_defaults(
+    compose: dict[str, Any], service: Service
+) -> None:
+    """`NAME: ${NAME:-x}` must not quietly change a default the service documents."""
+    if service.name == "offline-model":
+        pytest.skip("the offline model's compose entries are all pass-through")
+    for name, value in environment(services(compose)[service.name]).items():
+        found = list(interpolations(str(value)))
+        if len(found) == 1 and found[0][0] == name and found[0][1] == ":-" and found[0][2]:
+            default = pydantic_default(service.settings, name)
+            assert str(default) == found[0][2], f"{service.name}: {name}"
+
+
+def test_required_secrets_fail_fast_with_a_message() -> None:
+    uses = list(interpolations(COMPOSE_FILE.read_text()))
+    for secret in ("POSTGRES_PASSWORD", "JWT_PRIVATE_KEYS"):
+        forms = [(op, arg) for name, op, arg in uses if name == secret]
+        assert forms, f"{secret} is never used"
+        assert all(op == ":?" and arg for op, arg in forms), f"use ${{{secret}:?message}}"
+
+
+def test_migrations_run_once_before_the_services_that_need_them(compose: dict[str, Any]) -> None:
+    for service in SERVICES:
+        if not service.migrate:
+            continue
+        job = services(compose)[f"{service.name}-migrate"]
+        assert job["command"] == ["python", "-m", service.migrate]
+        assert job["restart"] == "no"
+        assert job["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert job["image"] == services(compose)[service.name]["image"]
+        waits = services(compose)[service.name]["depends_on"][f"{service.name}-migrate"]
+        assert waits["condition"] == "service_completed_successfully"
+
+
+def test_dependencies_wait_for_health(compose: dict[str, Any]) -> None:
+    for name, spec in services(compose).items():
+        for dependency, rule in (spec.get("depends_on") or {}).items():
+            expected = "service_completed_successfully" if "migrate" in dependency else None
+            assert rule["condition"] == (expected or "service_healthy"), f"{name} -> {dependency}"
+
+
+def test_agent_can_be_scaled(compose: dict[str, Any]) -> None:
+    agent = services(compose)["agent"]
+    assert "container_name" not in agent, "replicas would clash on the name"
+    assert "ports" not in agent, "replicas would clash on a published port"
+
+
+def test_only_the_gateway_is_published(compose: dict[str, Any]) -> None:
+    published = {name for name, spec in services(compose).items() if spec.get("ports")}
+    assert published == {"gateway"}
+    assert services(compose)["gateway"]["ports"][0].endswith(":8080")
+
+
+def test_offline_model_is_behind_a_profile(compose: dict[str, Any]) -> None:
+    assert services(compose)["offline-model"]["profiles"] == ["offline"]
+    rule = services(compose)["agent"]["depends_on"]["offline-model"]
+    assert rule["required"] is False, "the agent must start without the offline profile"
+
+
+@BY_NAME
+def test_stop_grace_period_outlasts_the_servers_graceful_shutdown(
+    compose: dict[str, Any], service: Service
+) -> None:
+    grace = seconds(services(compose)[service.name]["stop_grace_period"])
+    main = (service.directory / "src" / service.module / "__main__.py").read_text()
+    waits = [float(x) for x in re.findall(r"timeout_graceful_shutdown=(\d+(?:\.\d+)?)", main)]
+    if "SHUTDOWN_GRACE_SECONDS" in service.env_names():
+        waits.append(float(pydantic_default(service.settings, "SHUTDOWN_GRACE_SECONDS")))
+    assert all(grace > w for w in waits), f"{service.name}: {grace}s <= {waits}"
+
+
+def test_service_addresses_point_at_compose_services_and_their_ports(
+    compose: dict[str, Any],
+) -> None:
+    agent = environment(services(compose)["agent"])
+    conversations = SERVICES_BY_NAME["conversations"]
+    assert agent["CONVERSATIONS_GRPC_TARGET"] == f"conversations:{conversations.grpc_port}"
+    for name in ("agent", "conversations"):
+        url = environment(services(compose)[name])["AUTH_JWKS_URL"]
+        assert url == f"http://auth:{SERVICES_BY_NAME['auth'].port}/.well-known/jwks.json"
+    assert str(environment(services(compose)["conversations"])["GRPC_PORT"]) == "50051"
+
+
+def test_gateway_upstreams_are_the_compose_services(compose: dict[str, Any]) -> None:
+    gateway = services(compose)["gateway"]
+    env = {**dockerfile_env(parse_dockerfile(ROOT / gateway["build"]["dockerfile"]))}
+    env.update({k: str(v) for k, v in environment(gateway).items() if v is not None})
+    for name in ("auth", "conversations", "agent"):
+        assert env[f"{name.upper()}_UPSTREAM"] == f"{name}:{SERVICES_BY_NAME[name].port}"
+        assert name in services(compose)
