@@ -1,0 +1,1 @@
+"""Clients and factories the end-to-end tests share."""
