@@ -209,23 +209,16 @@ class RunningService:
 
 
 @pytest.fixture(scope="session")
-def service_process(
-    make_database: Callable[..., str], test_keys: TestKeys
-) -> Iterator[RunningService]:
-    """`python -m conversations` on its own database (migrated by `python -m …migrate`)."""
+def service_process(database_url: str, test_keys: TestKeys) -> Iterator[RunningService]:
+    """`python -m conversations` on the session's database (next to the in-process one)."""
     port, grpc_port = free_port(), free_port()
     env = {
         **test_keys.env(),
-        "DATABASE_URL": make_database("conversations_proc"),
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "GRPC_PORT": str(grpc_port),
         "LOG_LEVEL": "WARNING",
     }
-    migrator = ServiceProcess.python_module(
-        "conversations-migrate", "conversations.migrate", env=env
-    )
-    migrator.start()
-    assert migrator.proc is not None and migrator.proc.wait(60) == 0, migrator.tail()
     process = ServiceProcess.python_module(
         "conversations-tests",
         "conversations",
@@ -234,8 +227,3 @@ def service_process(
     )
     with process:
         yield RunningService(process, f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", env)
-
-
-@pytest.fixture(scope="session")
-def server_database(service_process: RunningService) -> str:
-    return service_process.env["DATABASE_URL"]

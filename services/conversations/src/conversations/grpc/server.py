@@ -61,3 +61,4 @@ class GrpcServer:
         """Reports NOT_SERVING, then lets in-flight calls finish within the grace period."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self._settings.shutdown_grace_seconds)
+        log.info("gRPC server stopped")
