@@ -286,6 +286,9 @@ async def test_a_model_failure_stores_a_failed_reply(chatkit: ChatKit, alice: st
         ("user", "complete"),
         ("assistant", "failed"),
     ]
+    # ChatKit shows no empty bubble for a reply that failed before its first word.
+    shown = await chatkit.json(alice, ItemsListReq(params=ItemsListParams(thread_id=thread_id)))
+    assert [i["type"] for i in shown["data"]][:1] == ["user_message"]
 
 
 async def test_a_malformed_request_is_rejected(chatkit: ChatKit, alice: str) -> None:

@@ -74,7 +74,7 @@ def assistant_text(item: AssistantMessageItem) -> str:
 def message_to_item(message: pb.Message) -> ThreadItem:
     created_at = to_datetime(message.created_at)
     ids = {"id": message.id, "thread_id": message.conversation_id, "created_at": created_at}
-    if message.role == "assistant" and (message.content or not message.tool_calls_json):
+    if message.role == "assistant" and (message.content or _shown_while_empty(message)):
         # The text column is current even while a reply streams; the payload is not.
         return AssistantMessageItem(**ids, content=[AssistantMessageContent(text=message.content)])
     if message.role == "user":
@@ -89,8 +89,14 @@ def message_to_item(message: pb.Message) -> ThreadItem:
             content=[UserMessageTextContent(text=message.content)],
             inference_options=InferenceOptions(),
         )
-    # Tool calls and results, and system notes, stay in the history but are not shown.
+    # Tool results, system notes and the empty steps above stay in the history, unshown.
     return HiddenContextItem(**ids, content=message.content)
+
+
+def _shown_while_empty(message: pb.Message) -> bool:
+    # A step that only called tools, or a reply that failed before its first word, has
+    # nothing to show (REST still lists it, with its status).
+    return not message.tool_calls_json and message.status in ("complete", "in_progress")
 
 
 def conversation_to_thread(conversation: pb.Conversation) -> ThreadMetadata:

@@ -120,12 +120,12 @@ class ChatServer(ChatKitServer[ChatContext]):
         reply = context.replies.pop(input_user_message.id, None)
         if reply is None:  # a retry: the user message is stored, its old reply was removed
             reply = await self.store.pipeline.start_reply(context.auth, thread.id)
-        if thread.title is None:
-            await self._take_generated_title(thread, context)
-
         # An item is shown from its first word: a step that only calls tools stays hidden.
         item: AssistantMessageItem | None = None
+        # Entered first: whatever fails from here on, the stored reply gets a final state.
         async with self.store.pipeline.reply(context.auth, reply) as events:
+            if thread.title is None:
+                await self._take_generated_title(thread, context)
             async for event in events:
                 if isinstance(event, ReplyDelta):
                     if item is None:
