@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from devstack.config import StackConfig
@@ -25,6 +26,18 @@ class _Stop(Exception):
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
+
+
+def _stop_when_orphaned() -> None:
+    """`uv run` killed with SIGKILL leaves us orphaned: then stop as if told to."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _busy_ports(config: StackConfig) -> list[str]:
@@ -72,6 +85,7 @@ def main() -> int:
         return 1
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    _stop_when_orphaned()
     stack = Stack(config)
     try:
         stack.start()
@@ -86,6 +100,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        print("devstack: stopped", flush=True)
     return 0
 
 

@@ -7,10 +7,12 @@ service can use an ordinary `postgresql://` URL. Data stays under `.data/pg`.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import signal
 import subprocess
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -23,15 +25,19 @@ _ROOT_RUN_AS = "pgserver"
 
 
 def _binaries() -> Path:
-    from pgserver._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    # Found without importing pgserver (its import warns about XDG_RUNTIME_DIR on servers).
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the pgserver package is missing: run `uv sync --all-packages`")
+    return Path(spec.origin).parent / "pginstall" / "bin"
 
 
 def _run_as_root_user(pgdata: Path) -> str | None:
     if platform.system() == "Windows" or os.geteuid() != 0:
         return None
-    from pgserver import utils
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver import utils
 
     entry = utils.ensure_user_exists(_ROOT_RUN_AS)
     assert entry is not None

@@ -3,7 +3,8 @@
 Each child gets its own process group (so one signal reaches everything it spawned,
 and a Ctrl-C in the terminal reaches only the runner, which then stops children in
 order) and, on Linux, a parent-death signal (so a runner killed with SIGKILL still
-takes its children with it).
+takes its children with it). Linux ties that signal to the parent THREAD: start
+processes from a thread that lives as long as they should (the main thread).
 """
 
 from __future__ import annotations

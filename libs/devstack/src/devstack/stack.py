@@ -79,7 +79,9 @@ class Stack:
         nginx_binary()  # fail before starting anything when nginx is missing
         try:
             self._start_database()
+            self._say("applying migrations")
             self._migrate()
+            self._say("starting the services and the gateway")
             for name in self.service_names():
                 self._add(self._service(name)).start()
             self._add(self._gateway("gateway", self._gateway_settings())).start()
@@ -88,6 +90,10 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _say(self, what: str) -> None:
+        if self.config.echo:
+            print(f"devstack: {what}", flush=True)
 
     def stop(self) -> None:
         """Stops everything this stack started, newest first (gateway ... Postgres)."""
@@ -150,6 +156,7 @@ class Stack:
             self.database_url = cfg.database_url
             return
         port = cfg.ports.postgres if port_is_free(cfg.ports.postgres) else free_port()
+        self._say(f"starting the embedded Postgres ({cfg.data_path / 'pg'}, port {port})")
         server = postgres.embedded_postgres(
             cfg.data_path, port, self.log_path("postgres"), cfg.echo
         )
