@@ -208,3 +208,13 @@ async def test_a_malformed_jwks_loads_no_key_and_never_crashes_the_verifier(
     ).token_verifier()
     with pytest.raises(Unauthenticated):
         await verifier.verify(account.access_token)
+
+
+async def test_a_generated_dev_key_survives_a_restart(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    dev_keys = {"jwt_private_keys": None, "jwt_keys_dir": tmp_path}
+    async with app_factory(**dev_keys) as first:
+        account = await first.account()
+    async with app_factory(**dev_keys) as restarted:
+        assert (await restarted.verify(account.access_token)).status_code == 200

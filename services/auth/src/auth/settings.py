@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chat_common.settings import ServiceSettings
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 # OWASP Password Storage Cheat Sheet: argon2id at m=19 MiB, t=2, p=1 or an equivalent
 # trade-off (m=46 MiB/t=1 ... m=7 MiB/t=5), i.e. memory * iterations >= ~35 MiB.
@@ -46,6 +46,14 @@ class Settings(ServiceSettings):
     password_hash_parallelism: int = Field(1, ge=1, le=16)
     # At most this many hashes at once, each in a worker thread off the event loop.
     password_hash_concurrency: int = Field(4, ge=1, le=64)
+
+    @field_validator("jwt_private_keys", "jwt_keys_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `JWT_PRIVATE_KEYS=` (as compose files write an unset variable) means "not given".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
