@@ -1,0 +1,238 @@
+"""deploy/k8s: the kustomize output is valid Kubernetes (kubernetes-validate's bundled
+schemas) and agrees with the services: ports, probes, settings, users, migrations."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+import yaml
+
+from tests.deploy.support import (
+    GATEWAY_TEMPLATE,
+    K8S_DIR,
+    SERVICES,
+    SERVICES_BY_NAME,
+    Service,
+    dockerfile_env,
+    parse_dockerfile,
+    template_placeholders,
+)
+
+KUSTOMIZATIONS = ("base", "overlays/production")
+# The newest schema the package bundles, and the oldest cluster we claim to support
+# (gRPC probes are GA since 1.27).
+KUBERNETES_VERSIONS = (kubernetes_validate.latest_version(), "1.29.0")
+BY_NAME = pytest.mark.parametrize("service", SERVICES[:3], ids=lambda s: s.name)
+GATEWAY_DOCKERFILE = GATEWAY_TEMPLATE.parent / "Dockerfile"
+
+
+def kubectl() -> str | None:
+    return shutil.which("kubectl")
+
+
+def render(kustomization: str) -> list[dict[str, Any]]:
+    """`kubectl kustomize` output; without kubectl, the base's own files one by one."""
+    directory = K8S_DIR / kustomization
+    binary = kubectl()
+    if binary:
+        result = subprocess.run(
+            [binary, "kustomize", str(directory)], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, f"kustomize {kustomization}: {result.stderr}"
+        text = result.stdout
+    else:
+        files = sorted(p for p in directory.glob("*.yaml") if p.name != "kustomization.yaml")
+        text = "\n---\n".join(p.read_text() for p in files)
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+@pytest.fixture(scope="module")
+def base() -> list[dict[str, Any]]:
+    return render("base")
+
+
+def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    for doc in docs:
+        if doc["kind"] == kind and doc["metadata"]["name"].startswith(name):
+            return doc
+    raise AssertionError(f"no {kind} {name}")
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    result: dict[str, Any] = containers[0]
+    return result
+
+
+def env_file(name: str) -> dict[str, str]:
+    lines = (K8S_DIR / "base" / name).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_validate_against_the_kubernetes_schemas(
+    kustomization: str, version: str
+) -> None:
+    if kubectl() is None and kustomization != "base":
+        pytest.skip("no kustomize renderer (kubectl): overlays need one")
+    for doc in render(kustomization):
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            where = f"{doc['kind']}/{doc['metadata']['name']}"
+            at = "/".join(str(p) for p in exc.path)
+            raise AssertionError(f"{kustomization} {where}: {exc.message} at {at}") from None
+
+
+def test_no_secret_is_committed() -> None:
+    for path in K8S_DIR.rglob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            assert not (doc and doc.get("kind") == "Secret"), f"{path} holds a Secret"
+
+
+@BY_NAME
+def test_probes_ask_the_services_health_routes_on_their_ports(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    spec = container(find(base, "Deployment", service.name))
+    ports = {p["name"]: p["containerPort"] for p in spec["ports"]}
+    assert ports["http"] == service.port
+    assert spec["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert spec["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    env = {e["name"]: e.get("value") for e in spec["env"]}
+    assert env["PORT"] == str(service.port)
+    if service.grpc_port:
+        assert ports["grpc"] == service.grpc_port
+        assert spec["startupProbe"]["grpc"]["port"] == service.grpc_port
+
+
+@BY_NAME
+def test_services_route_to_the_pods_ports(base: list[dict[str, Any]], service: Service) -> None:
+    deployment = find(base, "Deployment", service.name)
+    svc = find(base, "Service", service.name)
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= labels.items()
+    names = {p["name"] for p in container(deployment)["ports"]}
+    for port in svc["spec"]["ports"]:
+        assert port["targetPort"] in names
+    assert svc["spec"]["ports"][0]["port"] == service.port
+
+
+@BY_NAME
+def test_pods_get_every_setting_they_need_and_only_known_ones(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    spec = container(find(base, "Deployment", service.name))
+    config = find(base, "ConfigMap", "chatkit-config")["metadata"]["name"]
+    assert spec["envFrom"] == [{"configMapRef": {"name": config}}]
+    given = set(env_file("config.env")) | {e["name"] for e in spec["env"]}
+    needed = {"DATABASE_URL"} & service.env_names()
+    if service.name == "auth":
+        needed.add("JWT_PRIVATE_KEYS")
+    assert needed <= given
+    secrets = {e["name"] for e in spec["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert secrets <= {"DATABASE_URL", "JWT_PRIVATE_KEYS", "OPENAI_API_KEY"}
+
+
+def test_shared_config_names_are_all_read_by_some_service() -> None:
+    known = set().union(*(s.env_names() for s in SERVICES))
+    assert set(env_file("config.env")) <= known
+    config = env_file("config.env")
+    assert config["ENVIRONMENT"] == "production" and config["HOST"] == "0.0.0.0"
+    conversations = SERVICES_BY_NAME["conversations"]
+    assert config["CONVERSATIONS_GRPC_TARGET"] == f"conversations:{conversations.grpc_port}"
+    assert config["AUTH_JWKS_URL"] == "http://auth:8001/.well-known/jwks.json"
+
+
+@BY_NAME
+def test_pods_run_as_the_images_unprivileged_user(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    pod = find(base, "Deployment", service.name)["spec"]["template"]["spec"]
+    user = next(i.args for i in parse_dockerfile(service.dockerfile) if i.keyword == "USER")
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert str(pod["securityContext"]["runAsUser"]) == user.split(":")[0]
+
+
+def test_every_container_has_resource_requests_and_limits(base: list[dict[str, Any]]) -> None:
+    for doc in base:
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        for c in pod["containers"] + pod.get("initContainers", []):
+            assert {"requests", "limits"} <= set(c["resources"]), f"{c['name']}"
+
+
+def test_every_deployment_has_a_disruption_budget(base: list[dict[str, Any]]) -> None:
+    budgets = [d for d in base if d["kind"] == "PodDisruptionBudget"]
+    for doc in base:
+        if doc["kind"] == "Deployment":
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            assert any(
+                b["spec"]["selector"]["matchLabels"].items() <= labels.items() for b in budgets
+            ), doc["metadata"]["name"]
+
+
+def test_the_agent_is_autoscaled(base: list[dict[str, Any]]) -> None:
+    hpa = find(base, "HorizontalPodAutoscaler", "agent")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "agent",
+    }
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert "replicas" not in find(base, "Deployment", "agent")["spec"], "the HPA owns it"
+
+
+def test_migration_job_runs_each_services_migrations_with_its_image(
+    base: list[dict[str, Any]],
+) -> None:
+    pod = find(base, "Job", "chatkit-migrate")["spec"]["template"]["spec"]
+    steps = pod["initContainers"] + pod["containers"]
+    ran = {tuple(c["command"]): c["image"] for c in steps}
+    for service in SERVICES:
+        if service.migrate:
+            image = container(find(base, "Deployment", service.name))["image"]
+            assert ran[("python", "-m", service.migrate)] == image
+
+
+def test_nginx_template_in_the_configmap_is_the_gateways(base: list[dict[str, Any]]) -> None:
+    copy = K8S_DIR / "base" / "gateway" / "nginx.conf.template"
+    assert copy.read_text() == GATEWAY_TEMPLATE.read_text(), (
+        "refresh the copy: cp gateway/nginx.conf.template deploy/k8s/base/gateway/"
+    )
+    if kubectl():
+        data = find(base, "ConfigMap", "gateway-nginx")["data"]
+        assert data["nginx.conf.template"] == GATEWAY_TEMPLATE.read_text()
+
+
+def test_gateway_settings_fill_the_template_and_point_at_the_services(
+    base: list[dict[str, Any]],
+) -> None:
+    values = dockerfile_env(parse_dockerfile(GATEWAY_DOCKERFILE)) | env_file("gateway.env")
+    assert template_placeholders() - set(values) <= {"AUTH_RETRY_AFTER", "SEND_RETRY_AFTER"}
+    for name in ("auth", "conversations", "agent"):
+        assert values[f"{name.upper()}_UPSTREAM"] == f"{name}:{SERVICES_BY_NAME[name].port}"
+    # nginx's resolver ignores the cluster's search domains: keep the Services' stable IPs.
+    assert values["GATEWAY_UPSTREAM_RESOLVE"] == "off"
+    gateway = container(find(base, "Deployment", "gateway"))
+    mounts = {m["mountPath"] for m in gateway["volumeMounts"]}
+    assert "/etc/nginx/chatkit" in mounts and "/tmp" in mounts
+    assert gateway["readinessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_every_kustomization_lists_only_existing_files() -> None:
+    for kustomization in KUSTOMIZATIONS:
+        data = yaml.safe_load((K8S_DIR / kustomization / "kustomization.yaml").read_text())
+        for resource in data.get("resources", []):
+            assert (K8S_DIR / kustomization / resource).exists(), resource
+        for generator in data.get("configMapGenerator", []):
+            for file in generator.get("envs", []) + generator.get("files", []):
+                assert (K8S_DIR / kustomization / Path(file)).is_file(), file
