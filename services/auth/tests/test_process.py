@@ -14,8 +14,9 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from alembic import command
 from auth.keys import KeyRing, SigningKey
-from auth.migrate import upgrade
+from auth.migrate import alembic_config, upgrade
 from chat_common.errors import Unauthenticated
 from chat_common.tokens import TokenVerifier
 from chat_testkit.processes import ServiceProcess, free_port
@@ -208,3 +209,7 @@ def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> N
         "auth_refresh_tokens",
         "auth_users",
     ]
+
+
+def test_the_models_match_the_migrations(auth_database_url: str) -> None:
+    command.check(alembic_config(auth_database_url))  # raises on any autogenerate diff

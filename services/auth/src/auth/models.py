@@ -21,10 +21,13 @@ PASSWORD_MAX_CHARS = 1024
 REFRESH_TOKEN_MAX_CHARS = 1024
 
 
-def _timestamp(*, nullable: bool, default_now: bool = False) -> Column[datetime]:
+def _timestamp(
+    *, nullable: bool, default_now: bool = False, index: bool = False
+) -> Column[datetime]:
     return Column(
         DateTime(timezone=True),
         nullable=nullable,
+        index=index,
         server_default=func.now() if default_now else None,
     )
 
@@ -48,7 +51,9 @@ class RefreshFamily(SQLModel, table=True):
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = SQLField(
-        sa_column=Column(ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(
+            ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     created_at: datetime | None = SQLField(
         default=None, sa_column=_timestamp(nullable=False, default_now=True)
@@ -71,7 +76,7 @@ class RefreshToken(SQLModel, table=True):
     created_at: datetime | None = SQLField(
         default=None, sa_column=_timestamp(nullable=False, default_now=True)
     )
-    expires_at: datetime = SQLField(sa_column=_timestamp(nullable=False))
+    expires_at: datetime = SQLField(sa_column=_timestamp(nullable=False, index=True))
     used_at: datetime | None = SQLField(default=None, sa_column=_timestamp(nullable=True))
 
 
