@@ -246,6 +246,15 @@ function wire() {
     chat.submit();
   });
   $("composer-input").addEventListener("keydown", onComposerKey);
+  $("conversation-list").addEventListener("click", (event) => {
+    // The open conversation's link changes no address; on a narrow screen it still shows it.
+    const li = event.target.closest("li[data-id]");
+    if (li && li.dataset.id === chat.id) {
+      event.preventDefault();
+      showView("chat");
+      $("composer-input").focus();
+    }
+  });
   window.addEventListener("hashchange", () => {
     const id = openedId();
     if ($("app-view").hidden) return;

@@ -5,15 +5,16 @@ Screenshots of the main views are kept in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from devstack import RateLimit, Stack
 from playwright.async_api import (
     Browser,
     ConsoleMessage,
@@ -46,8 +47,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def gateway_url(stack: Any) -> str:
-    return str(stack.gateway_url).rstrip("/")
+def gateway_url(stack: Stack) -> str:
+    return stack.gateway_url
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +82,28 @@ class PageWatch:
             self.foreign_requests.append(request.url)
 
 
-@pytest.fixture
-async def page(browser: Browser, gateway_url: str) -> AsyncIterator[Page]:
-    """A fresh browser profile (no stored session) on the chat page, watched for faults."""
+@contextlib.asynccontextmanager
+async def chat_page(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """A fresh browser profile (no stored session) on the chat page at url, watched for faults."""
     context = await browser.new_context(viewport=WIDE)
     page = await context.new_page()
-    watch = PageWatch(f"{urlsplit(gateway_url).scheme}://{urlsplit(gateway_url).netloc}")
+    watch = PageWatch(f"{urlsplit(url).scheme}://{urlsplit(url).netloc}")
     page.on("console", watch.on_console)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
     page.on("request", watch.on_request)
-    await page.goto(f"{gateway_url}/")
+    await page.goto(f"{url}/")
     yield page
     await context.close()
     assert not watch.errors, f"the page logged errors: {watch.errors}"
     assert not watch.foreign_requests, (
         f"the page called outside the gateway: {watch.foreign_requests}"
     )
+
+
+@pytest.fixture
+async def page(browser: Browser, gateway_url: str) -> AsyncIterator[Page]:
+    async with chat_page(browser, gateway_url) as page:
+        yield page
 
 
 async def screenshot(page: Page, name: str) -> None:
@@ -331,3 +338,42 @@ async def test_a_send_whose_answer_was_lost_is_retried_without_a_double(page: Pa
     await page.reload()
     await expect(messages(page, "assistant")).to_have_count(1)
     await expect(messages(page, "user")).to_have_count(1)
+
+
+async def test_a_message_over_the_size_limit_says_it_is_too_large(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    # Typed in one go (fill() of 1 MiB is slow): the gateway refuses bodies over 1 MiB.
+    await page.get_by_label("Message", exact=True).evaluate(
+        "box => { box.value = 'x'.repeat(1024 * 1024 + 1); }"
+    )
+    await page.get_by_role("button", name="Send").click()
+
+    user = messages(page, "user")
+    await expect(user).to_have_attribute("data-status", "unsent")
+    await expect(user.locator(".message-note")).to_have_text(
+        "That is too large to send. Please shorten it."
+    )
+    await expect(user.get_by_role("button", name="Edit and resend")).to_be_visible()
+
+
+async def test_a_send_over_the_rate_limit_says_when_to_retry(
+    browser: Browser, stack: Stack
+) -> None:
+    # Two sends a minute (one, plus a burst of one): the third is refused for 30 s.
+    with stack.extra_gateway(send_rate=RateLimit("2r/m", burst=1)) as strict_url:
+        async with chat_page(browser, strict_url) as page:
+            await sign_up(page, new_email())
+            await start_conversation(page)
+            for text in ("one", "two"):
+                await send(page, text)
+                await wait_for_reply(page)
+            await send(page, "three")
+
+            refused = messages(page, "user").last
+            await expect(refused).to_have_attribute("data-status", "unsent")
+            await expect(refused.locator(".message-note")).to_have_text(
+                "Too many requests. Try again in 30 seconds."
+            )
+            await expect(refused.get_by_role("button", name="Retry")).to_be_disabled()
+            await screenshot(page, "10-rate-limited")
