@@ -81,11 +81,14 @@ class Stack:
             self._start_database()
             self._say("applying migrations")
             self._migrate()
-            self._say("starting the services and the gateway")
+            self._say("starting the services")
             for name in self.service_names():
                 self._add(self._service(name)).start()
-            self._add(self._gateway("gateway", self._gateway_settings())).start()
             self._wait_ready(list(self.processes.values()))
+            # Last, so the gateway's /healthz answering means the whole stack is ready.
+            self._say("starting the gateway")
+            gateway = self._add(self._gateway("gateway", self._gateway_settings())).start()
+            self._wait_ready([gateway])
         except BaseException:
             self.stop()
             raise
