@@ -218,3 +218,13 @@ async def test_a_generated_dev_key_survives_a_restart(
         account = await first.account()
     async with app_factory(**dev_keys) as restarted:
         assert (await restarted.verify(account.access_token)).status_code == 200
+
+
+def test_empty_environment_values_mean_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("JWT_PRIVATE_KEYS", "ACCESS_TOKEN_TTL_SECONDS", "PASSWORD_HASH_TIME_COST"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x")
+    settings = Settings()  # type: ignore[call-arg]
+    assert settings.jwt_private_keys is None
+    assert settings.access_token_ttl_seconds == 900
+    assert settings.password_hash_time_cost == 2

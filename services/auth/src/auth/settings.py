@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chat_common.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 # OWASP Password Storage Cheat Sheet: argon2id at m=19 MiB, t=2, p=1 or an equivalent
 # trade-off (m=46 MiB/t=1 ... m=7 MiB/t=5), i.e. memory * iterations >= ~35 MiB.
@@ -16,6 +17,9 @@ DEFAULT_DEV_KEYS_DIR = Path(".data/keys")
 
 
 class Settings(ServiceSettings):
+    # `NAME=` (how compose files pass an unset variable through) means "use the default".
+    model_config = SettingsConfigDict(env_ignore_empty=True)  # merged with the parent's
+
     port: int = 8001
     database_url: str = Field(min_length=1)
     db_pool_size: int = Field(10, ge=1, le=100)
