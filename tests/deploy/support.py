@@ -68,6 +68,8 @@ SERVICES = (
     ),
 )
 SERVICES_BY_NAME = {s.name: s for s in SERVICES}
+# The product's own services (pydantic settings, in production): not the offline model.
+PRODUCT_SERVICES = SERVICES[:3]
 
 
 def load_object(path: str) -> Any:

@@ -11,6 +11,7 @@ import pytest
 from tests.deploy.support import (
     COMPOSE_FILE,
     NOT_DEPLOYED,
+    PRODUCT_SERVICES,
     ROOT,
     SERVICES,
     SERVICES_BY_NAME,
@@ -97,13 +98,11 @@ def test_compose_passes_every_setting_the_service_reads_and_no_other(
     assert passed - reads == set(), "compose sets names the service does not read"
 
 
-@BY_NAME
+@pytest.mark.parametrize("service", PRODUCT_SERVICES, ids=lambda s: s.name)
 def test_compose_defaults_agree_with_the_services_defaults(
     compose: dict[str, Any], service: Service
 ) -> None:
     """`NAME: ${NAME:-x}` must not quietly change a default the service documents."""
-    if service.name == "offline-model":
-        pytest.skip("the offline model's compose entries are all pass-through")
     for name, value in environment(services(compose)[service.name]).items():
         found = list(interpolations(str(value)))
         if len(found) == 1 and found[0][0] == name and found[0][1] == ":-" and found[0][2]:

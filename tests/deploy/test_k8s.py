@@ -15,6 +15,7 @@ import yaml
 from tests.deploy.support import (
     GATEWAY_TEMPLATE,
     K8S_DIR,
+    PRODUCT_SERVICES,
     SERVICES,
     SERVICES_BY_NAME,
     Service,
@@ -27,7 +28,7 @@ KUSTOMIZATIONS = ("base", "overlays/production")
 # The newest schema the package bundles, and the oldest cluster we claim to support
 # (gRPC probes are GA since 1.27).
 KUBERNETES_VERSIONS = (kubernetes_validate.latest_version(), "1.29.0")
-BY_NAME = pytest.mark.parametrize("service", SERVICES[:3], ids=lambda s: s.name)
+BY_NAME = pytest.mark.parametrize("service", PRODUCT_SERVICES, ids=lambda s: s.name)
 GATEWAY_DOCKERFILE = GATEWAY_TEMPLATE.parent / "Dockerfile"
 
 
