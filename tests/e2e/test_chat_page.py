@@ -377,3 +377,20 @@ async def test_a_send_over_the_rate_limit_says_when_to_retry(
             )
             await expect(refused.get_by_role("button", name="Retry")).to_be_disabled()
             await screenshot(page, "10-rate-limited")
+
+
+async def test_an_expired_access_token_is_refreshed_without_asking_to_log_in(page: Page) -> None:
+    await sign_up(page, new_email())
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if "/api/auth/refresh" in r.url else None)
+
+    async def expired(route: Route) -> None:
+        await route.fulfill(status=401, json={"detail": "token expired"})
+
+    # The gateway answers the next call as it would once the access token has expired.
+    await page.route("**/api/chat/conversations", expired, times=1)
+    await start_conversation(page)
+
+    assert len(refreshes) == 1, refreshes
+    await send(page, "Still me")
+    assert 'You said: "Still me".' in await wait_for_reply(page)
