@@ -210,3 +210,55 @@ def environment(service: Mapping[str, Any]) -> dict[str, Any]:
 
 def template_placeholders() -> set[str]:
     return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", GATEWAY_TEMPLATE.read_text()))
+
+
+def read_dotenv(text: str) -> dict[str, str]:
+    """A .env file as Compose reads it (the subset we write: KEY=VALUE, quoted or not)."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
+        if not match:
+            continue
+        value = match[2].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = re.sub(r"\s+#.*$", "", value)
+        values[match[1]] = value
+    return values
+
+
+def interpolate(value: str, variables: Mapping[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR:+other}."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match[1], match[2], match[3] or ""
+        current = variables.get(name)
+        empty = not current
+        if op in (":-", "-"):
+            return arg if (empty if op == ":-" else current is None) else str(current)
+        if op in (":?", "?"):
+            if empty if op == ":?" else current is None:
+                raise ValueError(f"required variable {name} is missing: {arg}")
+            return str(current)
+        if op in (":+", "+"):
+            return "" if (empty if op == ":+" else current is None) else arg
+        return current or ""
+
+    escaped = value.replace("$$", "\0")
+    return _INTERPOLATION.sub(one, escaped).replace("\0", "$")
+
+
+def container_environment(
+    service: Mapping[str, Any], image_env: Mapping[str, str], variables: Mapping[str, str]
+) -> dict[str, str]:
+    """What a compose service's process sees: the image's ENV, then compose's values
+    (interpolated), pass-through names only when the variables have them."""
+    env = dict(image_env)
+    for name, value in environment(service).items():
+        if value is None:
+            if name in variables:
+                env[name] = variables[name]
+        else:
+            env[name] = interpolate(str(value), variables)
+    return env

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -16,12 +19,15 @@ from tests.deploy.support import (
     SERVICES,
     SERVICES_BY_NAME,
     Service,
+    container_environment,
     dockerfile_env,
     environment,
     interpolations,
     load_compose,
+    load_object,
     parse_dockerfile,
     pydantic_default,
+    read_dotenv,
 )
 
 BY_NAME = pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
@@ -187,3 +193,84 @@ def test_gateway_upstreams_are_the_compose_services(compose: dict[str, Any]) -> 
     for name in ("auth", "conversations", "agent"):
         assert env[f"{name.upper()}_UPSTREAM"] == f"{name}:{SERVICES_BY_NAME[name].port}"
         assert name in services(compose)
+
+
+@pytest.fixture(scope="module")
+def dotenv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The .env a user gets from deploy/generate-env.sh (the offline-model setup)."""
+    out = tmp_path_factory.mktemp("dotenv") / ".env"
+    subprocess.run(["sh", str(ROOT / "deploy" / "generate-env.sh"), str(out)], check=True)
+    return read_dotenv(out.read_text())
+
+
+def settings_in_container(
+    compose: dict[str, Any], name: str, dockerfile: Any, variables: dict[str, str], path: str
+) -> Any:
+    """The service's settings, loaded from exactly the environment its container gets."""
+    env = container_environment(
+        services(compose)[name], dockerfile_env(parse_dockerfile(dockerfile)), variables
+    )
+    cls = load_object(path)
+    with mock.patch.dict(os.environ, env, clear=True):
+        return cls.from_env() if hasattr(cls, "from_env") else cls()
+
+
+@BY_NAME
+def test_each_container_environment_is_accepted_by_its_service(
+    compose: dict[str, Any], dotenv: dict[str, str], service: Service
+) -> None:
+    settings = settings_in_container(
+        compose, service.name, service.dockerfile, dotenv, service.settings
+    )
+    assert (settings.host, settings.port) == ("0.0.0.0", service.port)
+    if service in PRODUCT_SERVICES:
+        assert settings.environment == "production"
+
+
+def test_auth_signs_with_the_generated_key_in_its_container(
+    compose: dict[str, Any], dotenv: dict[str, str]
+) -> None:
+    from auth.keys import load_key_ring
+
+    auth = SERVICES_BY_NAME["auth"]
+    settings = settings_in_container(compose, "auth", auth.dockerfile, dotenv, auth.settings)
+    assert load_key_ring(settings).signing_key.algorithm == "EdDSA"
+
+
+def test_the_agent_talks_to_the_offline_model_without_a_key_and_openai_with_one(
+    compose: dict[str, Any], dotenv: dict[str, str]
+) -> None:
+    agent = SERVICES_BY_NAME["agent"]
+    offline = settings_in_container(compose, "agent", agent.dockerfile, dotenv, agent.settings)
+    assert offline.openai_base_url == "http://offline-model:8090/v1"
+    with_key = dotenv | {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": ""}
+    real = settings_in_container(compose, "agent", agent.dockerfile, with_key, agent.settings)
+    assert real.openai_base_url is None  # the SDK's default: OpenAI itself
+
+
+# What each `python -m <service>.migrate` loads its settings with.
+MIGRATE_SETTINGS = {
+    "auth": "auth.migrate:MigrateSettings",
+    "conversations": "conversations.settings:Settings",
+}
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.migrate], ids=lambda s: s.name)
+def test_migration_containers_reach_the_bundled_database(
+    compose: dict[str, Any], dotenv: dict[str, str], service: Service
+) -> None:
+    settings = settings_in_container(
+        compose,
+        f"{service.name}-migrate",
+        service.dockerfile,
+        dotenv,
+        MIGRATE_SETTINGS[service.name],
+    )
+    password = dotenv["POSTGRES_PASSWORD"]
+    assert settings.database_url == f"postgresql://chatkit:{password}@postgres:5432/chatkit"
+
+
+def test_compose_refuses_to_start_without_the_secrets(compose: dict[str, Any]) -> None:
+    auth = SERVICES_BY_NAME["auth"]
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
+        settings_in_container(compose, "auth", auth.dockerfile, {}, auth.settings)

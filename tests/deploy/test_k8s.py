@@ -3,10 +3,12 @@ schemas) and agrees with the services: ports, probes, settings, users, migration
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
@@ -20,6 +22,7 @@ from tests.deploy.support import (
     SERVICES_BY_NAME,
     Service,
     dockerfile_env,
+    load_object,
     parse_dockerfile,
     template_placeholders,
 )
@@ -237,3 +240,44 @@ def test_every_kustomization_lists_only_existing_files() -> None:
         for generator in data.get("configMapGenerator", []):
             for file in generator.get("envs", []) + generator.get("files", []):
                 assert (K8S_DIR / kustomization / Path(file)).is_file(), file
+
+
+def fake_secret() -> dict[str, str]:
+    """The keys deploy/README.md tells operators to put in chatkit-secrets."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {
+        "DATABASE_URL": "postgresql://chatkit:secret@chatkit-db-rw:5432/chatkit",
+        "JWT_PRIVATE_KEYS": pem.decode(),
+        "OPENAI_API_KEY": "sk-test",
+    }
+
+
+def pod_environment(
+    spec: dict[str, Any], image_env: dict[str, str], secret: dict[str, str]
+) -> dict[str, str]:
+    env = image_env | env_file("config.env")
+    for item in spec.get("env", []):
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        elif item["valueFrom"]["secretKeyRef"]["key"] in secret:
+            env[item["name"]] = secret[item["valueFrom"]["secretKeyRef"]["key"]]
+    return env
+
+
+@BY_NAME
+def test_each_pod_environment_is_accepted_by_its_service(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    spec = container(find(base, "Deployment", service.name))
+    image_env = dockerfile_env(parse_dockerfile(service.dockerfile))
+    with mock.patch.dict(os.environ, pod_environment(spec, image_env, fake_secret()), clear=True):
+        settings = load_object(service.settings)()
+    assert (settings.environment, settings.host) == ("production", "0.0.0.0")
+    assert settings.port == service.port
