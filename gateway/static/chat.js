@@ -16,6 +16,7 @@ import { readEvents } from "./sse.js";
 const PAGE_SIZE = 50;
 const POLL_MS = 1000;
 const POLL_MAX_MS = 5000;
+const FOLLOW_MAX_MS = 15 * 60 * 1000;
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -277,15 +278,21 @@ export class ChatView {
     if (this.following) return;
     this.following = true;
     const generation = this.generation;
+    const giveUpAt = Date.now() + FOLLOW_MAX_MS;
     let delay = POLL_MS;
     try {
       while (generation === this.generation) {
         const open = this.messages.querySelector('li[data-status="in_progress"]');
         if (!open && !afterDrop) break;
-        afterDrop = false;
+        if (Date.now() > giveUpAt) {
+          if (open) setNote(open, "This reply has not finished yet. Reload the page to check again.");
+          return;
+        }
         try {
-          await this.pollOnce(open);
-          delay = POLL_MS;
+          const changed = await this.pollOnce(open);
+          afterDrop = false;
+          // A reply that stopped moving is checked less often (its writer may be gone).
+          delay = changed ? POLL_MS : Math.min(delay * 1.5, POLL_MAX_MS);
         } catch (error) {
           if (generation !== this.generation) return;
           if (error instanceof ApiError && error.status === 404) {
@@ -294,7 +301,9 @@ export class ChatView {
           }
           delay = Math.min(delay * 2, POLL_MAX_MS);
         }
-        if (this.messages.querySelector('li[data-status="in_progress"]')) await sleep(delay);
+        if (afterDrop || this.messages.querySelector('li[data-status="in_progress"]')) {
+          await sleep(delay);
+        }
       }
       if (generation === this.generation) {
         for (const note of this.messages.querySelectorAll(".message-note[data-transient]")) {
@@ -316,9 +325,11 @@ export class ChatView {
     const query = new URLSearchParams({ limit: "100" });
     if (anchor?.dataset.id) query.set("after", anchor.dataset.id);
     const generation = this.generation;
+    const before = this.messages.textContent + this.messages.querySelectorAll("li").length;
     const page = await json(`${base}?${query}`);
-    if (generation !== this.generation) return;
+    if (generation !== this.generation) return false;
     mergeMessages(this.messages, page.items);
     this.scrollToEnd();
+    return before !== this.messages.textContent + this.messages.querySelectorAll("li").length;
   }
 }

@@ -394,3 +394,20 @@ async def test_an_expired_access_token_is_refreshed_without_asking_to_log_in(pag
     assert len(refreshes) == 1, refreshes
     await send(page, "Still me")
     assert 'You said: "Still me".' in await wait_for_reply(page)
+
+
+async def test_a_reply_whose_stream_broke_off_is_completed_from_the_server(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+
+    async def cut_short(route: Route) -> None:
+        # The turn runs to the end on the server; the page gets only its first two events.
+        response = await route.fetch()
+        first_two = (await response.text()).split("\n\n")[:2]
+        await route.fulfill(response=response, body="".join(f"{e}\n\n" for e in first_two))
+
+    await page.route("**/messages", cut_short, times=1)
+    await send(page, "Cut me off")
+
+    assert 'You said: "Cut me off".' in await wait_for_reply(page)
+    await expect(messages(page, "assistant").locator(".message-note")).to_be_hidden()
