@@ -50,6 +50,12 @@ def _attacker_key(kid: str) -> SigningKey:
     return SigningKey(real.private_key, real.algorithm, kid, real.public_jwk)
 
 
+@pytest.fixture(scope="module")
+async def account(api: AuthApi) -> Account:
+    """One victim for the whole matrix (the attacks change nothing)."""
+    return await api.account()
+
+
 @pytest.fixture(params=["shared_verifier", "verify_route", "me_route"])
 def accepts(request: pytest.FixtureRequest, api: AuthApi, signing_key: SigningKey) -> Accepts:
     """True when the target lets the token in; anything but a clean refusal fails the test."""
