@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import dockerfile  # type: ignore[import-not-found,unused-ignore]
 import yaml
 from pydantic_settings import BaseSettings
 
@@ -130,42 +131,34 @@ def pydantic_default(path: str, env_name: str) -> Any:
 @dataclass(frozen=True)
 class Instruction:
     keyword: str  # upper case: FROM, COPY, RUN, ...
-    args: str
+    value: tuple[str, ...]  # the arguments, as Docker's parser splits them
+    flags: tuple[str, ...]  # --from=..., --mount=..., --interval=...
+    json: bool  # exec form (["python", "-m", ...])
     stage: int  # 0-based index of the FROM it belongs to
+
+    @property
+    def args(self) -> str:
+        return " ".join(" ".join(self.value).split())
 
 
 def parse_dockerfile(path: Path) -> list[Instruction]:
-    """Instructions in order, continuation lines joined, comments dropped."""
+    """Instructions in order, read by Docker's own (BuildKit's) parser."""
     instructions: list[Instruction] = []
     stage = -1
-    pending = ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue  # a comment inside a continued instruction
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        full = (pending + line).strip()
-        pending = ""
-        keyword, _, args = full.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "FROM":
-            stage += 1
-        instructions.append(Instruction(keyword, " ".join(args.split()), stage))
+    for command in dockerfile.parse_file(str(path)):
+        keyword = command.cmd.upper()
+        stage += keyword == "FROM"
+        instructions.append(Instruction(keyword, command.value, command.flags, command.json, stage))
     return instructions
 
 
 def dockerfile_env(instructions: list[Instruction]) -> dict[str, str]:
-    """ENV of the final stage (KEY=VALUE form only, as our Dockerfiles write it)."""
+    """ENV of the final stage."""
     last = max(i.stage for i in instructions)
     env: dict[str, str] = {}
     for ins in instructions:
         if ins.keyword == "ENV" and ins.stage == last:
-            for key, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)', ins.args):
-                env[key] = value.strip('"')
+            env.update(zip(ins.value[::2], ins.value[1::2], strict=True))
     return env
 
 

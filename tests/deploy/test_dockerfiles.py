@@ -45,7 +45,7 @@ def test_every_service_has_a_dockerfile_and_an_entry_point(service: Service) -> 
 
 @BY_NAME
 def test_image_runs_as_an_unprivileged_numeric_user(service: Service) -> None:
-    user = only(final_stage(parse_dockerfile(service.dockerfile)), "USER").args
+    user = only(final_stage(parse_dockerfile(service.dockerfile)), "USER").value[0]
     uid = user.split(":")[0]
     # Numeric, so Kubernetes' runAsNonRoot can verify it without looking inside the image.
     assert uid.isdigit() and int(uid) != 0, f"USER {user} must be a non-root numeric id"
@@ -63,8 +63,9 @@ def test_image_healthcheck_asks_the_liveness_route_on_the_service_port(service: 
 @BY_NAME
 def test_image_stops_with_sigterm_and_starts_the_module(service: Service) -> None:
     instructions = final_stage(parse_dockerfile(service.dockerfile))
-    assert only(instructions, "STOPSIGNAL").args == "SIGTERM"
-    assert only(instructions, "CMD").args == f'["python", "-m", "{service.module}"]'
+    assert only(instructions, "STOPSIGNAL").value == ("SIGTERM",)
+    cmd = only(instructions, "CMD")
+    assert cmd.json and cmd.value == ("python", "-m", service.module)
 
 
 @BY_NAME
@@ -72,7 +73,7 @@ def test_image_listens_on_all_interfaces_in_production_mode(service: Service) ->
     env = dockerfile_env(parse_dockerfile(service.dockerfile))
     assert env["HOST"] == "0.0.0.0"
     assert env["ENVIRONMENT"] == "production"
-    exposed = only(final_stage(parse_dockerfile(service.dockerfile)), "EXPOSE").args.split()
+    exposed = only(final_stage(parse_dockerfile(service.dockerfile)), "EXPOSE").value
     wanted = {str(service.port)} | ({str(service.grpc_port)} if service.grpc_port else set())
     assert set(exposed) == wanted
 
@@ -88,14 +89,14 @@ def test_dependencies_install_from_the_lockfile_before_the_code_is_copied(
     for args in (deps_sync, code_sync):
         assert f"--frozen --no-dev --package {service.package}" in args
     assert "--no-install-workspace" in deps_sync
-    copied_before = [i.args for i in build[: syncs[0]] if i.keyword == "COPY"]
+    copied_before = [i.value for i in build[: syncs[0]] if i.keyword == "COPY"]
     assert any("uv.lock" in c for c in copied_before), "uv.lock must come before the sync"
     # Before the dependency layer only manifests are copied: code changes keep it cached.
-    for args in copied_before:
-        sources = args.split()[:-1]
+    for copy in copied_before:
+        sources = copy[:-1]
         assert all(
             s in ("pyproject.toml", "uv.lock") or s.endswith("/pyproject.toml") for s in sources
-        ), args
+        ), copy
     copied_after = " ".join(i.args for i in build[syncs[0] : syncs[1]] if i.keyword == "COPY")
     assert f"services/{service.name}/" in copied_after
 
@@ -118,7 +119,7 @@ def replay_build_stage(service: Service, workdir: Path) -> Path:
         if ins.stage != 0:
             continue
         if ins.keyword == "COPY":
-            *sources, dest = ins.args.split()
+            *sources, dest = ins.value
             for source in sources:
                 copy_like_docker(ROOT / source, workdir / dest, into=dest.endswith("/"))
         elif ins.keyword == "RUN" and "uv sync" in ins.args:
