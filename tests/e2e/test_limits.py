@@ -66,3 +66,20 @@ async def test_sends_are_limited_per_user(gateway: GatewayClient, strict_gateway
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.json()["detail"]
     assert other_user.status_code == 201, "one user's sends must not limit another's"
+
+
+async def test_a_login_throttled_by_auth_keeps_its_single_retry_after(
+    gateway: GatewayClient,
+) -> None:
+    user = await gateway.sign_up()
+    wrong = {"email": user.email, "password": "not the password"}
+    for _ in range(10):
+        response = await gateway.http.post(
+            "/api/auth/login", json=wrong, headers={"Origin": ALLOWED_ORIGIN}
+        )
+        if response.status_code == 429:
+            break
+        assert response.status_code == 401, response.text
+    assert response.status_code == 429, "auth never throttled the account"
+    assert len(response.headers.get_list("retry-after")) == 1
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
