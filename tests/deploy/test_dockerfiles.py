@@ -125,21 +125,25 @@ def replay_build_stage(service: Service, workdir: Path) -> Path:
         elif ins.keyword == "RUN" and "uv sync" in ins.args:
             command = re.search(r"(uv sync[^&]*)", ins.args)
             assert command
-            # --offline: the workspace's own `uv sync` already filled uv's cache.
             env = {
                 **os.environ,
                 "UV_PROJECT_ENVIRONMENT": str(venv),
                 "UV_LINK_MODE": "hardlink",
                 "UV_PYTHON": sys.executable,
             }
-            result = subprocess.run(
-                [*command[1].split(), "--offline", "--quiet"],
-                cwd=workdir,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            # Offline first: the workspace's own `uv sync` has filled uv's cache; only a
+            # pruned cache needs the registry.
+            for mode in (["--offline"], []):
+                result = subprocess.run(
+                    [*command[1].split(), *mode, "--quiet"],
+                    cwd=workdir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
+                if result.returncode == 0:
+                    break
             assert result.returncode == 0, f"{command[1]} failed:\n{result.stderr}"
     return venv
 
