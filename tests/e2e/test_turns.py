@@ -84,3 +84,11 @@ async def test_a_request_id_is_generated_when_absent(gateway: GatewayClient) -> 
 async def test_an_unsafe_request_id_is_replaced(gateway: GatewayClient) -> None:
     response = await gateway.http.get("/healthz", headers={"X-Request-ID": "bad id\\with spaces"})
     assert response.headers["x-request-id"] != "bad id\\with spaces"
+
+
+async def test_a_stream_tells_proxies_in_front_not_to_buffer_it(gateway: GatewayClient) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    stream = await gateway.stream(user, conversation["id"], "hi")
+    assert stream.headers["x-accel-buffering"] == "no"
+    assert stream.headers.get("content-encoding") is None
