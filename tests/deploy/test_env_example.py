@@ -3,18 +3,24 @@ whose secrets the services accept."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic_core import PydanticUndefined
 
 from tests.deploy.support import (
     COMPOSE_FILE,
+    ENV_EXAMPLE,
+    PRODUCT_SERVICES,
     ROOT,
     SERVICES,
+    Service,
     env_example_names,
     interpolations,
+    pydantic_default,
     template_placeholders,
 )
 
@@ -87,3 +93,39 @@ def test_generate_env_never_overwrites(tmp_path: Path) -> None:
     script = ROOT / "deploy" / "generate-env.sh"
     result = subprocess.run(["sh", str(script), str(out)], capture_output=True, text=True)
     assert result.returncode != 0 and out.read_text() == "mine"
+
+
+# Shown with the value a deployment uses, not the service's local-run default.
+DEPLOYMENT_VALUES = {
+    "ENVIRONMENT",
+    "HOST",
+    "PORT",
+    "AUTH_JWKS_URL",
+    "CONVERSATIONS_GRPC_TARGET",
+    "OPENAI_BASE_URL",
+}
+
+
+def example_values() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            values.setdefault(match[1], match[2])
+    return values
+
+
+@pytest.mark.parametrize("service", PRODUCT_SERVICES, ids=lambda s: s.name)
+def test_listed_defaults_are_the_services_defaults(service: Service) -> None:
+    values = example_values()
+    for name in sorted(service.env_names() - DEPLOYMENT_VALUES):
+        default = pydantic_default(service.settings, name)
+        if default in (None, PydanticUndefined) or not values.get(name):
+            continue
+        shown = values[name]
+        if isinstance(default, bool):
+            assert shown == str(default).lower(), f".env.example: {name}={shown}, default {default}"
+        elif isinstance(default, int | float):
+            assert float(shown) == default, f".env.example: {name}={shown}, default {default}"
+        else:
+            assert shown == str(default), f".env.example: {name}={shown}, default {default}"
