@@ -411,3 +411,32 @@ async def test_a_reply_whose_stream_broke_off_is_completed_from_the_server(page:
 
     assert 'You said: "Cut me off".' in await wait_for_reply(page)
     await expect(messages(page, "assistant").locator(".message-note")).to_be_hidden()
+
+
+async def test_markup_in_a_message_is_shown_as_text(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "<b>bold</b> <img src=x>")
+
+    assert "<b>bold</b> <img src=x>" in await wait_for_reply(page)
+    await expect(messages(page, "user").locator(".message-body")).to_have_text(
+        "<b>bold</b> <img src=x>"
+    )
+    await expect(page.locator("#messages b, #messages img")).to_have_count(0)
+
+
+async def test_a_reply_cut_off_by_leaving_the_page_is_marked_interrupted(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "Leaving soon [[slow:10]] [[words:30]]")
+    await expect(messages(page, "assistant").locator(".message-body")).to_contain_text("said")
+
+    await page.reload()  # the stream's connection closes with the old page
+
+    reply = messages(page, "assistant")
+    await expect(reply).to_have_attribute("data-status", "interrupted", timeout=15_000)
+    await expect(reply.locator(".badge")).to_have_text("Interrupted")
+    await expect(reply.locator(".message-note")).to_have_text(
+        "This reply was cut off before it finished."
+    )
+    await screenshot(page, "11-interrupted")
