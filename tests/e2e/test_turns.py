@@ -92,3 +92,15 @@ async def test_a_stream_tells_proxies_in_front_not_to_buffer_it(gateway: Gateway
     stream = await gateway.stream(user, conversation["id"], "hi")
     assert stream.headers["x-accel-buffering"] == "no"
     assert stream.headers.get("content-encoding") is None
+
+
+async def test_history_paging_parameters_pass_through_the_gateway(gateway: GatewayClient) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    assert (await gateway.send(user, conversation["id"], "one")).status_code == 201
+    response = await gateway.http.get(
+        f"/api/chat/conversations/{conversation['id']}/messages?limit=1", headers=user.headers
+    )
+    page = response.json()
+    assert [m["role"] for m in page["items"]] == ["assistant"]
+    assert page["has_more"] is True
