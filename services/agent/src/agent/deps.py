@@ -1,4 +1,5 @@
-"""What handlers need, as Annotated dependencies. The process-wide objects are
+"""What handlers need, as Annotated dependencies (all `async def`: FastAPI runs plain
+`def` dependencies in a worker thread, a cost on every request). The process-wide objects are
 made once in the app's lifespan (main.py) and kept on `app.state.agent`."""
 
 from __future__ import annotations
@@ -6,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from chat_common.tokens import TokenVerifier, bearer_token
+from chat_common.tokens import bearer_token
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agent.auth import CachingVerifier
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
 from agent.model import ModelClient
@@ -20,13 +22,13 @@ from agent.turns import TurnPipeline
 @dataclass(frozen=True, slots=True)
 class AgentState:
     settings: Settings
-    verifier: TokenVerifier
+    verifier: CachingVerifier
     conversations: ConversationsClient
     model: ModelClient
     pipeline: TurnPipeline
 
 
-def agent_state(request: Request) -> AgentState:
+async def agent_state(request: Request) -> AgentState:
     state: AgentState = request.app.state.agent
     return state
 
@@ -49,11 +51,11 @@ async def current_user(
 CurrentUser = Annotated[RequestContext, Depends(current_user)]
 
 
-def pipeline(state: StateDep) -> TurnPipeline:
+async def pipeline(state: StateDep) -> TurnPipeline:
     return state.pipeline
 
 
-def settings(state: StateDep) -> Settings:
+async def settings(state: StateDep) -> Settings:
     return state.settings
 
 

@@ -12,6 +12,7 @@ from chat_common.logs import RequestIdMiddleware, configure_logging
 from fastapi import FastAPI
 
 from agent.api.routes import router as messages_router
+from agent.auth import CachingVerifier
 from agent.chatkit.routes import router as chatkit_router
 from agent.conversations_client import ConversationsClient
 from agent.deps import AgentState
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.agent = AgentState(
             settings=settings,
-            verifier=settings.token_verifier(),
+            verifier=CachingVerifier(settings.token_verifier()),
             conversations=conversations,
             model=model,
             pipeline=pipeline,

@@ -90,7 +90,11 @@ class ModelClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelClient:
+        # aiohttp under the SDK: ~0.6 ms less CPU per turn than its default httpx2
+        # transport (one socket write per request instead of two, lighter pool).
+        aiohttp = settings.openai_http_transport == "aiohttp"
         client = openai.AsyncOpenAI(
+            http_client=openai.DefaultAioHttpClient() if aiohttp else None,
             api_key=settings.model_api_key(),
             base_url=settings.openai_base_url,
             timeout=settings.openai_timeout_seconds,
@@ -171,14 +175,20 @@ def _status_detail(status: int) -> str:
 
 
 async def _sse_data(response: httpx2.Response) -> AsyncIterator[Json]:
-    """The JSON `data:` payloads of an SSE stream, until `[DONE]` or its end."""
+    """The JSON `data:` payloads of an SSE stream, up to `[DONE]`.
+
+    The body is always read to its end (the parsers consume everything): a
+    connection closed mid-body cannot go back to the pool, and a new TCP
+    connection per turn is a measurable cost.
+    """
+    done = False
     async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+        if done or not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            return
-        if data:
+            done = True
+        elif data:
             try:
                 yield orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -230,7 +240,10 @@ def _merge_tool_call(calls: dict[int, ToolCall], part: Json) -> None:
 async def _responses(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
     """Responses API events -> normalised events."""
     calls: list[ToolCall] = []
+    final: list[ModelEvent] = []
     async for event in events:
+        if final:
+            continue  # read the body to its end (see _sse_data)
         kind = event.get("type")
         if kind == "response.output_text.delta":
             if text := event.get("delta"):
@@ -238,26 +251,21 @@ async def _responses(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
         elif kind == "response.output_item.done":
             item = event.get("item") or {}
             if item.get("type") == "function_call":
-                calls.append(
-                    ToolCall(
-                        item.get("call_id") or "",
-                        item.get("name") or "",
-                        item.get("arguments") or "",
-                    )
-                )
+                name, arguments = item.get("name") or "", item.get("arguments") or ""
+                calls.append(ToolCall(item.get("call_id") or "", name, arguments))
         elif kind in ("response.completed", "response.incomplete"):
             response = event.get("response") or {}
-            for call in calls:
-                yield call
+            final.extend(calls)
             if u := response.get("usage"):
-                yield Usage(u.get("input_tokens") or 0, u.get("output_tokens") or 0)
-            yield Finish(
-                "tool_calls" if calls else ("stop" if kind == "response.completed" else "length")
-            )
-            return
+                final.append(Usage(u.get("input_tokens") or 0, u.get("output_tokens") or 0))
+            reason = "stop" if kind == "response.completed" else "length"
+            final.append(Finish("tool_calls" if calls else reason))
         elif kind in ("response.failed", "error"):
             raise ModelError("the model failed mid-stream")
-    raise ModelError("the model's stream ended early")
+    if not final:
+        raise ModelError("the model's stream ended early")
+    for item in final:
+        yield item
 
 
 def responses_input(messages: Sequence[Json]) -> list[Json]:

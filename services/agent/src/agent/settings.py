@@ -27,6 +27,8 @@ class Settings(TokenSettings):
     # Retries on 429/5xx/connection errors; the SDK only retries before the stream starts.
     openai_max_retries: int = Field(2, ge=0, le=10)
     openai_max_output_tokens: int = Field(2048, ge=1)
+    # The SDK's HTTP transport: aiohttp (leaner per request) or its default httpx2.
+    openai_http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     # Offer the built-in tools (tools.py) to the model; some local servers reject tools.
     tools_enabled: bool = True
     max_tool_rounds: int = Field(3, ge=0, le=10)
@@ -39,7 +41,8 @@ class Settings(TokenSettings):
     # How long an idempotent replay waits for the first request's reply to finish.
     replay_wait_seconds: float = Field(120.0, gt=0)
 
-    access_log: bool = True
+    # The gateway logs every request; uvicorn's own access log is off unless asked for.
+    access_log: bool = False
 
     @field_validator("openai_api_key", "openai_base_url", mode="before")
     @classmethod
