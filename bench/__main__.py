@@ -20,6 +20,7 @@ from bench.sizes import FULL, QUICK, Sizes
 from bench.stack import BenchStack
 
 ARTIFACTS = Path("test-artifacts") / "bench"
+PROFILES = ARTIFACTS / "profiles"
 CaseRun = Callable[[Context], Awaitable[list[Row]]]
 # Case number -> what measures it (3 also yields case 7's rows).
 CASES: dict[str, CaseRun] = {
@@ -37,6 +38,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run with small sizes")
     parser.add_argument("--output", type=Path, help="where the markdown goes")
     parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma list of case numbers")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"also py-spy the services into {PROFILES}"
+    )
     return parser.parse_args(argv)
 
 
@@ -51,7 +55,7 @@ def _log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-async def _run(bench: BenchStack, sizes: Sizes, wanted: list[str]) -> list[Row]:
+async def _run(bench: BenchStack, sizes: Sizes, wanted: list[str], profile: bool) -> list[Row]:
     stack = bench.stack
     gateway = http_client(stack.gateway_url)
     model = model_client(stack.offline_model_url)
@@ -74,6 +78,9 @@ async def _run(bench: BenchStack, sizes: Sizes, wanted: list[str]) -> list[Row]:
                 started = time.monotonic()
                 rows += await case(ctx)
                 _log(f"case {number} done in {time.monotonic() - started:.0f} s")
+        if profile:
+            for summary in await throughput.profile(ctx, PROFILES):
+                _log(f"profile: {summary}")
     return sorted(rows, key=lambda row: int(row.case))  # stable: case order, then as made
 
 
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     _log("starting the stack")
     with BenchStack((ARTIFACTS / "logs").resolve()) as bench:
         _log(f"stack up in {time.monotonic() - began:.0f} s; running cases {', '.join(wanted)}")
-        rows = uvloop.run(_run(bench, sizes, wanted))
+        rows = uvloop.run(_run(bench, sizes, wanted, args.profile))
     seconds = time.monotonic() - began
     text = report.document(rows, info, quick=args.quick, seconds=seconds, sizes=_describe(sizes))
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 class Sizes:
     runs: int  # every figure is the median of this many runs
     latency_requests: int  # per run and per side (stack, baseline), cases 1, 2, 4, 5
+    warm_up_turns: int  # case 1: past HISTORY_LIMIT / 2 the history sent stops growing
     levels: tuple[int, ...]  # concurrent users, case 3
+    load_runs: int  # runs of case 3 (each a pass over every level)
     level_seconds: float  # per run and level, case 3
     total_conversations: int  # in the database, case 4
     big_user_conversations: int
@@ -19,13 +21,16 @@ class Sizes:
     streams: int  # concurrent SSE turns, case 6
     stream_words: int  # extra words per streamed reply, case 6
     stream_tokens_per_second: float
+    stream_runs: int
 
 
 FULL = Sizes(
     runs=5,
-    latency_requests=200,
+    latency_requests=100,
+    warm_up_turns=30,
     levels=(1, 8, 32, 128),
-    level_seconds=4.0,
+    load_runs=3,
+    level_seconds=5.0,
     total_conversations=1_000_000,
     big_user_conversations=100_000,
     small_user_conversations=100,
@@ -34,19 +39,23 @@ FULL = Sizes(
     streams=1000,
     stream_words=60,
     stream_tokens_per_second=20.0,
+    stream_runs=3,
 )
 
 QUICK = Sizes(
     runs=3,
-    latency_requests=12,
+    latency_requests=8,
+    warm_up_turns=3,
     levels=(1, 8, 32),
-    level_seconds=0.5,
+    load_runs=3,
+    level_seconds=0.4,
     total_conversations=5_000,
     big_user_conversations=1_000,
     small_user_conversations=100,
     big_history=1_000,
     small_history=50,
-    streams=50,
-    stream_words=10,
+    streams=40,
+    stream_words=0,
     stream_tokens_per_second=20.0,
+    stream_runs=2,
 )

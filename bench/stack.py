@@ -95,12 +95,15 @@ class BenchStack:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def pid(self, name: str) -> int:
+        pid = self.stack.processes[name].pid
+        assert pid is not None, f"{name} is not running"
+        return pid
+
     def tree(self, name: str) -> PidSource:
         """The process and its children as they are now (looked up once: a scan of /proc
         is too slow to repeat while sampling; nginx workers and services do not change)."""
-        pid = self.stack.processes[name].pid
-        assert pid is not None, f"{name} is not running"
-        pids = descendants(pid)
+        pids = descendants(self.pid(name))
         return lambda: pids
 
     def groups(self) -> dict[str, PidSource]:

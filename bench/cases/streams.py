@@ -21,7 +21,6 @@ from bench.stats import ms, percentile
 MIB = 1024 * 1024
 TARGET_RSS_MIB = 300
 CONVERSATIONS_PER_USER = 20
-MAX_RUNS = 3
 
 
 def _text(ctx: Context) -> str:
@@ -48,7 +47,7 @@ async def run(ctx: Context) -> list[Row]:
     running = ctx.bench.stack
     model = model_client(running.offline_model_url)
     async with http_client(running.agent_url, connections=count + 16) as http, model:
-        for _ in range(min(ctx.sizes.runs, MAX_RUNS)):
+        for _ in range(ctx.sizes.stream_runs):
             peaks = RssPeaks({"agent": agent})
             async with sampling(peaks, every=0.1):
                 results = await _all_at_once(http, pairs, text)

@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import openai
@@ -21,6 +22,7 @@ import openai
 from bench.cases import Context, sampling
 from bench.client import direct_json, send_json
 from bench.procstats import CpuWindow, PidSource, RssPeaks
+from bench.profile import PROFILED, record
 from bench.report import Row
 from bench.stack import CLIENT_GROUP, MODEL_GROUP, STACK_GROUPS
 
@@ -91,13 +93,13 @@ async def run(ctx: Context) -> list[Row]:
     await _window(groups, 8, min(seconds, 1.0), stack_turn)  # warm-up: pools, caches
     stack: dict[int, list[Window]] = {level: [] for level in levels}
     direct: dict[int, list[Window]] = {level: [] for level in levels}
-    for _ in range(ctx.sizes.runs):
+    for _ in range(ctx.sizes.load_runs):
         for level in levels:
             stack[level].append(await _window(groups, level, seconds, stack_turn))
             direct[level].append(await _window(groups, level, seconds, direct_turn))
     return (
         _throughput_rows(stack, direct)
-        + _cpu_rows(stack, direct, ctx.sizes.runs)
+        + _cpu_rows(stack, direct, ctx.sizes.load_runs)
         + _rss_rows(stack[max(levels)], idle.peaks, max(levels))
     )
 
@@ -196,3 +198,18 @@ def _rss_rows(loaded: list[Window], idle: dict[str, int], level: int) -> list[Ro
             )
         )
     return rows
+
+
+async def profile(ctx: Context, out: Path, level: int = 32, seconds: float = 15.0) -> list[Path]:
+    """py-spy on each Python service while `level` users send turns (see bench.profile)."""
+    users = await ctx.users(level)
+    pairs = await ctx.conversations(users, level)
+    groups = ctx.bench.groups()
+
+    def stack_turn(i: int) -> Awaitable[float]:
+        user, conversation = pairs[i]
+        return send_json(ctx.gateway, user, conversation, TEXT)
+
+    await _window(groups, level, 1.0, stack_turn)  # warm-up
+    pids = {name: ctx.bench.pid(name) for name in PROFILED}
+    return await record(pids, seconds, out, lambda: _window(groups, level, seconds, stack_turn))

@@ -12,7 +12,6 @@ from bench.client import direct_json, direct_stream, send_json, send_sse
 from bench.report import Row
 from bench.stats import median_of_runs, ms, percentile
 
-WARM_UP_TURNS = 30  # > HISTORY_LIMIT / 2: the history the agent sends stops growing
 TEXT = "How long does a turn take?"
 ADDED_TARGET_MS = 10.0
 
@@ -20,7 +19,7 @@ ADDED_TARGET_MS = 10.0
 async def run(ctx: Context) -> list[Row]:
     (user,) = await ctx.users(1)
     ((_, conversation),) = await ctx.conversations([user], 1)
-    for _ in range(WARM_UP_TURNS):
+    for _ in range(ctx.sizes.warm_up_turns):
         await send_json(ctx.gateway, user, conversation, TEXT)
         await direct_json(ctx.model, TEXT)
 
