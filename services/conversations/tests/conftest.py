@@ -157,7 +157,7 @@ def settings(database_url: str, test_keys: TestKeys) -> Settings:
         auth_jwks=test_keys.jwks(),
         auth_jwks_url=None,
         log_level="WARNING",
-        db_pool_size=5,
+        db_pool_max_size=5,
     )
 
 

@@ -9,10 +9,11 @@ from uuid import UUID
 from chat_common.errors import Unauthenticated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from conversations import db
 from conversations.auth import BEARER_CHALLENGE, CachingVerifier
 from conversations.settings import Settings
+from conversations.store import Connection
 
 
 def settings(request: Request) -> Settings:
@@ -20,10 +21,9 @@ def settings(request: Request) -> Settings:
     return value
 
 
-async def session(request: Request) -> AsyncIterator[AsyncConnection]:
+async def session(request: Request) -> AsyncIterator[Connection]:
     """A pooled connection (autocommit: each store call is its own short transaction)."""
-    engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as connection:
+    async with db.connection(request.app.state.pool) as connection:
         yield connection
 
 
@@ -45,5 +45,5 @@ async def current_user(
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]
-SessionDep = Annotated[AsyncConnection, Depends(session)]
+SessionDep = Annotated[Connection, Depends(session)]
 CurrentUser = Annotated[UUID, Depends(current_user)]

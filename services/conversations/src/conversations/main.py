@@ -23,16 +23,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = db.create_engine(settings)
-        verifier = CachingVerifier(settings.token_verifier())
-        grpc_server = GrpcServer(engine=engine, settings=settings, verifier=verifier)
-        app.state.engine, app.state.verifier = engine, verifier
-        await grpc_server.start()
+        pool = db.create_pool(settings)
+        await pool.open()
         try:
-            yield
+            verifier = CachingVerifier(settings.token_verifier())
+            grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
+            app.state.pool, app.state.verifier = pool, verifier
+            await grpc_server.start()
+            try:
+                yield
+            finally:
+                await grpc_server.stop()
         finally:
-            await grpc_server.stop()
-            await engine.dispose()
+            await pool.close()
 
     app = FastAPI(
         title="conversations",
@@ -49,4 +52,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _ready(app: FastAPI) -> None:
-    await db.ping(app.state.engine)
+    await db.ping(app.state.pool)

@@ -139,7 +139,7 @@ class MessagePage(SQLModel):
 
 @dataclass(frozen=True, slots=True)
 class ConversationRecord:
-    id: UUID
+    id: str  # a UUID, as text
     title: str | None
     created_at: datetime
     updated_at: datetime
@@ -149,8 +149,8 @@ class ConversationRecord:
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord:
-    id: UUID
-    conversation_id: UUID
+    id: str  # a UUID, as text
+    conversation_id: str
     role: str
     content: str
     status: str

@@ -15,8 +15,8 @@ class Settings(TokenSettings):
     grpc_port: int = Field(default=50051, ge=1, le=65535)
     # Longest user-authored message; assistant and tool content get INTERNAL_MAX_CHARS.
     message_max_chars: int = Field(default=10_000, ge=1, le=1_000_000)
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_min_size: int = Field(default=2, ge=0)
+    db_pool_max_size: int = Field(default=20, ge=1)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a stopping server lets in-flight requests finish.
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
@@ -29,7 +29,13 @@ class Settings(TokenSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
+        """For Alembic (SQLAlchemy's psycopg 3 dialect)."""
         return async_database_url(self.database_url)
+
+    @property
+    def libpq_url(self) -> str:
+        """For psycopg itself (no SQLAlchemy driver suffix)."""
+        return "postgresql://" + self.sqlalchemy_url.removeprefix("postgresql+psycopg://")
 
 
 @lru_cache

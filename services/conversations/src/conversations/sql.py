@@ -2,161 +2,168 @@
 transaction, the connection is in autocommit). Every statement is scoped by user id and
 ignores soft-deleted conversations. JSON columns are read as text, so gRPC passes them
 through without decoding and re-encoding.
+
+Plain psycopg queries (`%(name)s` parameters), run on the driver connection of the
+SQLAlchemy pool: on these hot paths SQLAlchemy's execution layer cost more CPU than the
+query itself (see db.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, text
-
 # Column lists; their order matches models.ConversationRecord and models.MessageRecord.
-CONV_COLS = "c.id, c.title, c.created_at, c.updated_at, CAST(c.metadata AS text)"
+# Ids come back as text: both doors send them as strings, so no UUID objects are made.
+CONV_COLS = "CAST(c.id AS text), c.title, c.created_at, c.updated_at, CAST(c.metadata AS text)"
 MESSAGE_COLS = (
-    "m.id, m.conversation_id, m.role, m.content, m.status, CAST(m.tool_calls AS text),"
+    "CAST(m.id AS text), CAST(m.conversation_id AS text), m.role, m.content, m.status,"
+    " CAST(m.tool_calls AS text),"
     " CAST(m.payload AS text), m.input_tokens, m.output_tokens, m.idempotency_key,"
     " m.created_at, m.seq"
 )
 # Owned by the caller and not deleted.
-LIVE_CONV = "c.id = :conversation_id AND c.user_id = :user_id AND c.deleted_at IS NULL"
+LIVE_CONV = "c.id = %(conversation_id)s AND c.user_id = %(user_id)s AND c.deleted_at IS NULL"
 
-CREATE_CONVERSATION = text(f"""
+CREATE_CONVERSATION = f"""
 INSERT INTO conversations AS c (id, user_id, title, metadata)
-VALUES (:id, :user_id, :title, CAST(:metadata AS jsonb))
+VALUES (%(id)s, %(user_id)s, %(title)s, CAST(%(metadata)s AS jsonb))
 ON CONFLICT (id) DO NOTHING
 RETURNING {CONV_COLS}
-""")
+"""
 
-GET_CONVERSATION = text(f"SELECT {CONV_COLS} FROM conversations c WHERE {LIVE_CONV}")
+GET_CONVERSATION = f"SELECT {CONV_COLS} FROM conversations c WHERE {LIVE_CONV}"
 
 _LIST_CONVERSATIONS = """
 SELECT {cols} FROM conversations c
-WHERE c.user_id = :user_id AND c.deleted_at IS NULL {after}
+WHERE c.user_id = %(user_id)s AND c.deleted_at IS NULL {after}
 ORDER BY c.updated_at DESC, c.id DESC
-LIMIT :limit
+LIMIT %(limit)s
 """
-LIST_CONVERSATIONS_FIRST = text(_LIST_CONVERSATIONS.format(cols=CONV_COLS, after=""))
+LIST_CONVERSATIONS_FIRST = _LIST_CONVERSATIONS.format(cols=CONV_COLS, after="")
 # Keyset: strictly after the cursor's (updated_at, id) in (desc, desc) order.
-LIST_CONVERSATIONS_AFTER = text(
-    _LIST_CONVERSATIONS.format(
-        cols=CONV_COLS, after="AND (c.updated_at, c.id) < (:cursor_updated_at, :cursor_id)"
-    )
+LIST_CONVERSATIONS_AFTER = _LIST_CONVERSATIONS.format(
+    cols=CONV_COLS, after="AND (c.updated_at, c.id) < (%(cursor_updated_at)s, %(cursor_id)s)"
 )
 
 # A rename moves the conversation up the list; a metadata change (ChatKit bookkeeping) does not.
-UPDATE_CONVERSATION = text(f"""
+UPDATE_CONVERSATION = f"""
 UPDATE conversations AS c SET
-  title = CASE WHEN :set_title THEN CAST(:title AS varchar) ELSE c.title END,
-  metadata = CASE WHEN :set_metadata THEN CAST(:metadata AS jsonb) ELSE c.metadata END,
-  updated_at = CASE WHEN :set_title THEN now() ELSE c.updated_at END
+  title = CASE WHEN %(set_title)s THEN CAST(%(title)s AS varchar) ELSE c.title END,
+  metadata = CASE WHEN %(set_metadata)s THEN CAST(%(metadata)s AS jsonb) ELSE c.metadata END,
+  updated_at = CASE WHEN %(set_title)s THEN now() ELSE c.updated_at END
 WHERE {LIVE_CONV}
 RETURNING {CONV_COLS}
-""")
+"""
 
-DELETE_CONVERSATION = text(f"""
+DELETE_CONVERSATION = f"""
 UPDATE conversations AS c SET deleted_at = now() WHERE {LIVE_CONV} RETURNING c.id
-""")
+"""
 
 # Bumps updated_at (and sets a missing title from a user message) and inserts, atomically.
-APPEND_MESSAGE = text(f"""
+APPEND_MESSAGE = f"""
 WITH conv AS (
   UPDATE conversations AS c
-  SET updated_at = now(), title = COALESCE(c.title, CAST(:auto_title AS varchar))
+  SET updated_at = now(), title = COALESCE(c.title, CAST(%(auto_title)s AS varchar))
   WHERE {LIVE_CONV}
   RETURNING c.id
 )
 INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, tool_calls,
                            payload, input_tokens, output_tokens)
-SELECT :id, conv.id, :user_id, :role, :content, :status, CAST(:tool_calls AS jsonb),
-       CAST(:payload AS jsonb), :input_tokens, :output_tokens
+SELECT %(id)s, conv.id, %(user_id)s, %(role)s, %(content)s, %(status)s,
+       CAST(%(tool_calls)s AS jsonb), CAST(%(payload)s AS jsonb), %(input_tokens)s,
+       %(output_tokens)s
 FROM conv
 RETURNING {MESSAGE_COLS}
-""")
+"""
 
 # The user message and the empty in-progress reply in one statement. The conversation row
 # is locked first, so turns of one conversation start one at a time; a reused idempotency
 # key inserts nothing (ON CONFLICT, no race) and the caller then reads TURN_REPLAY.
-START_TURN = text(f"""
+START_TURN = f"""
 WITH conv AS (
   SELECT c.id FROM conversations c WHERE {LIVE_CONV} FOR UPDATE
 ), u AS (
   INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, payload,
                              idempotency_key)
-  SELECT :user_message_id, conv.id, :user_id, 'user', :content, 'complete',
-         CAST(:payload AS jsonb), :idempotency_key
+  SELECT %(user_message_id)s, conv.id, %(user_id)s, 'user', %(content)s, 'complete',
+         CAST(%(payload)s AS jsonb), %(idempotency_key)s
   FROM conv
   ON CONFLICT (conversation_id, idempotency_key) DO NOTHING
   RETURNING {MESSAGE_COLS}
 ), a AS (
   INSERT INTO messages AS m (id, conversation_id, user_id, role, content, status, reply_to)
-  SELECT :assistant_message_id, u.conversation_id, :user_id, 'assistant', '', 'in_progress',
-         u.id
+  SELECT %(assistant_message_id)s, %(conversation_id)s, %(user_id)s, 'assistant', '',
+         'in_progress', %(user_message_id)s
   FROM u
   RETURNING {MESSAGE_COLS}
 ), bump AS (
   UPDATE conversations AS c
-  SET updated_at = now(), title = COALESCE(c.title, CAST(:auto_title AS varchar))
-  FROM u WHERE c.id = u.conversation_id
+  SET updated_at = now(), title = COALESCE(c.title, CAST(%(auto_title)s AS varchar))
+  WHERE c.id = %(conversation_id)s AND EXISTS (SELECT 1 FROM u)
 )
 SELECT * FROM u UNION ALL SELECT * FROM a
-""")
+"""
 
 # The pair a used idempotency key stands for (user message first).
-TURN_REPLAY = text(f"""
+TURN_REPLAY = f"""
 SELECT {MESSAGE_COLS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE {LIVE_CONV} AND m.conversation_id = :conversation_id
-  AND (m.idempotency_key = :idempotency_key OR m.reply_to = (
+WHERE {LIVE_CONV} AND m.conversation_id = %(conversation_id)s
+  AND (m.idempotency_key = %(idempotency_key)s OR m.reply_to = (
     SELECT k.id FROM messages k
-    WHERE k.conversation_id = :conversation_id AND k.idempotency_key = :idempotency_key))
+    WHERE k.conversation_id = %(conversation_id)s AND k.idempotency_key = %(idempotency_key)s))
 ORDER BY m.seq
-""")
+"""
 
-GET_MESSAGE = text(f"""
+GET_MESSAGE = f"""
 SELECT {MESSAGE_COLS} FROM messages m JOIN conversations c ON c.id = m.conversation_id
-WHERE {LIVE_CONV} AND m.id = :message_id AND m.conversation_id = :conversation_id
-""")
+WHERE {LIVE_CONV} AND m.id = %(message_id)s AND m.conversation_id = %(conversation_id)s
+"""
 
 # `content_ok_for_user` is false when new content breaks the user-authored limits: then
 # only non-user messages match (the caller tells "too long" from "not found" afterwards).
-UPDATE_MESSAGE = text(f"""
+UPDATE_MESSAGE = f"""
 UPDATE messages AS m SET
-  content = COALESCE(CAST(:content AS text), m.content),
-  status = COALESCE(CAST(:status AS text), m.status),
-  tool_calls = CASE WHEN :set_tool_calls THEN CAST(:tool_calls AS jsonb) ELSE m.tool_calls END,
-  payload = CASE WHEN :set_payload THEN CAST(:payload AS jsonb) ELSE m.payload END,
-  input_tokens = COALESCE(CAST(:input_tokens AS integer), m.input_tokens),
-  output_tokens = COALESCE(CAST(:output_tokens AS integer), m.output_tokens),
+  content = COALESCE(CAST(%(content)s AS text), m.content),
+  status = COALESCE(CAST(%(status)s AS text), m.status),
+  tool_calls = CASE WHEN %(set_tool_calls)s THEN CAST(%(tool_calls)s AS jsonb)
+                    ELSE m.tool_calls END,
+  payload = CASE WHEN %(set_payload)s THEN CAST(%(payload)s AS jsonb) ELSE m.payload END,
+  input_tokens = COALESCE(CAST(%(input_tokens)s AS integer), m.input_tokens),
+  output_tokens = COALESCE(CAST(%(output_tokens)s AS integer), m.output_tokens),
   updated_at = now()
 FROM conversations c
-WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = :message_id
-  AND (:content_ok_for_user OR m.role <> 'user')
+WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s
+  AND (%(content_ok_for_user)s OR m.role <> 'user')
 RETURNING {MESSAGE_COLS}
-""")
+"""
 
-DELETE_MESSAGE = text(f"""
+DELETE_MESSAGE = f"""
 DELETE FROM messages AS m USING conversations c
-WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = :message_id
+WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s
 RETURNING m.id
-""")
+"""
 
 
-def _list_messages(*, anchored: bool, direction: str, comparison: str = "") -> TextClause:
-    """One row per message (oldest first) plus `found` and `anchor_seq` on each row; an
-    existing but empty page still yields one row with a NULL message (LEFT JOIN)."""
+def _list_messages(*, anchored: bool, direction: str, comparison: str = "") -> str:
+    """Rows of (conversation id, anchor seq, message columns…), oldest first. No row: no
+    such live conversation of this user; an empty page still yields one row whose
+    message columns are NULL (LEFT JOIN); a NULL anchor seq: the anchor is not here."""
     anchor_join = (
-        "LEFT JOIN messages a ON a.id = :anchor_id AND a.conversation_id = c.id" if anchored else ""
+        "LEFT JOIN messages a ON a.id = %(anchor_id)s AND a.conversation_id = c.id"
+        if anchored
+        else ""
     )
     anchor_seq = "a.seq" if anchored else "CAST(NULL AS bigint)"
     window = f"AND m.seq {comparison} a.seq" if anchored else ""
-    return text(f"""
+    return f"""
 SELECT c.id, {anchor_seq}, {MESSAGE_COLS}
 FROM conversations c
 {anchor_join}
 LEFT JOIN LATERAL (
   SELECT * FROM messages m WHERE m.conversation_id = c.id {window}
-  ORDER BY m.seq {direction} LIMIT :limit
+  ORDER BY m.seq {direction} LIMIT %(limit)s
 ) m ON true
 WHERE {LIVE_CONV}
 ORDER BY m.seq
-""")
+"""
 
 
 LIST_MESSAGES_LATEST = _list_messages(anchored=False, direction="DESC")

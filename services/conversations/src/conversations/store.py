@@ -19,9 +19,8 @@ from uuid import UUID
 
 import orjson
 from chat_common.errors import Conflict, InvalidInput, NotFound
-from sqlalchemy import Row, TextClause
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor, DataError
+from psycopg import errors as pg_errors
 
 from conversations import sql
 from conversations.models import (
@@ -51,11 +50,15 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
+# The psycopg connection under a pooled SQLAlchemy connection (see db.py); rows are tuples.
+Connection = AsyncConnection[tuple[Any, ...]]
+Rows = AsyncCursor[tuple[Any, ...]]
+
 # ------------------------------------------------------------------------ conversations
 
 
 async def create_conversation(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     title: str | None = None,
@@ -75,14 +78,14 @@ async def create_conversation(
 
 
 async def get_conversation(
-    db: AsyncConnection, *, user_id: UUID, conversation_id: UUID
+    db: Connection, *, user_id: UUID, conversation_id: UUID
 ) -> ConversationRecord:
     params = {"conversation_id": conversation_id, "user_id": user_id}
     return _conversation(await _found(db, sql.GET_CONVERSATION, params, "conversation"))
 
 
 async def list_conversations(
-    db: AsyncConnection, *, user_id: UUID, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None
+    db: Connection, *, user_id: UUID, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None
 ) -> Page:
     """Newest `updated_at` first; `next_cursor` continues strictly after the last item."""
     _check_limit(limit, 100)
@@ -91,14 +94,14 @@ async def list_conversations(
     if cursor:
         params["cursor_updated_at"], params["cursor_id"] = decode_cursor(cursor)
         statement = sql.LIST_CONVERSATIONS_AFTER
-    rows = (await _execute(db, statement, params)).all()
+    rows = await (await _execute(db, statement, params)).fetchall()
     items = [_conversation(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
     return Page(conversations=items, next_cursor=next_cursor)
 
 
 async def update_conversation(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     conversation_id: UUID,
@@ -118,7 +121,7 @@ async def update_conversation(
     return _conversation(await _found(db, sql.UPDATE_CONVERSATION, params, "conversation"))
 
 
-async def delete_conversation(db: AsyncConnection, *, user_id: UUID, conversation_id: UUID) -> None:
+async def delete_conversation(db: Connection, *, user_id: UUID, conversation_id: UUID) -> None:
     """Soft delete: the conversation and its messages answer NotFound from now on."""
     params = {"conversation_id": conversation_id, "user_id": user_id}
     await _found(db, sql.DELETE_CONVERSATION, params, "conversation")
@@ -126,7 +129,7 @@ async def delete_conversation(db: AsyncConnection, *, user_id: UUID, conversatio
 
 def encode_cursor(last: ConversationRecord) -> str:
     micros = _epoch_micros(last.updated_at)
-    raw = f"{micros}.{last.id.hex}".encode()
+    raw = f"{micros}.{last.id.replace('-', '')}".encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
@@ -150,7 +153,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 async def append_message(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     conversation_id: UUID,
@@ -185,7 +188,7 @@ async def append_message(
 
 
 async def start_turn(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     conversation_id: UUID,
@@ -212,7 +215,7 @@ async def start_turn(
         "idempotency_key": idempotency_key,
         "auto_title": auto_title(content),
     }
-    rows = (await _execute(db, sql.START_TURN, params)).all()
+    rows = await (await _execute(db, sql.START_TURN, params)).fetchall()
     if rows:
         first, second = (_message(row) for row in rows)
         user, assistant = (first, second) if first.role == "user" else (second, first)
@@ -222,8 +225,8 @@ async def start_turn(
     return await _replay(db, params, content)
 
 
-async def _replay(db: AsyncConnection, params: Mapping[str, Any], content: str) -> Turn:
-    rows = (await _execute(db, sql.TURN_REPLAY, params)).all()
+async def _replay(db: Connection, params: Mapping[str, Any], content: str) -> Turn:
+    rows = await (await _execute(db, sql.TURN_REPLAY, params)).fetchall()
     messages = [_message(row) for row in rows]
     user = next((m for m in messages if m.idempotency_key == params["idempotency_key"]), None)
     if user is None:
@@ -235,7 +238,7 @@ async def _replay(db: AsyncConnection, params: Mapping[str, Any], content: str) 
 
 
 async def update_message(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     conversation_id: UUID,
@@ -276,21 +279,21 @@ async def update_message(
 
 
 async def get_message(
-    db: AsyncConnection, *, user_id: UUID, conversation_id: UUID, message_id: UUID
+    db: Connection, *, user_id: UUID, conversation_id: UUID, message_id: UUID
 ) -> MessageRecord:
     params = {"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id}
     return _message(await _found(db, sql.GET_MESSAGE, params, "message"))
 
 
 async def delete_message(
-    db: AsyncConnection, *, user_id: UUID, conversation_id: UUID, message_id: UUID
+    db: Connection, *, user_id: UUID, conversation_id: UUID, message_id: UUID
 ) -> None:
     params = {"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id}
     await _found(db, sql.DELETE_MESSAGE, params, "message")
 
 
 async def list_messages(
-    db: AsyncConnection,
+    db: Connection,
     *,
     user_id: UUID,
     conversation_id: UUID,
@@ -313,7 +316,7 @@ async def list_messages(
         "anchor_id": anchor,
         "limit": limit + 1,
     }
-    rows = (await _execute(db, statement, params)).all()
+    rows = await (await _execute(db, statement, params)).fetchall()
     if not rows:
         raise NotFound("conversation not found")
     if anchor is not None and rows[0][1] is None:
@@ -328,7 +331,7 @@ async def list_messages(
 
 def _history_statement(
     before: UUID | None, after: UUID | None, oldest_first: bool
-) -> tuple[TextClause, bool]:
+) -> tuple[str, bool]:
     if before is not None:
         return sql.LIST_MESSAGES_BEFORE, True
     if after is not None:
@@ -352,26 +355,26 @@ def auto_title(content: str) -> str | None:
 # ------------------------------------------------------------------------------- helpers
 
 
-async def _execute(db: AsyncConnection, statement: TextClause, params: Mapping[str, Any]) -> Any:
+async def _execute(db: Connection, query: str, params: Mapping[str, Any]) -> Rows:
     try:
-        return await db.execute(statement, params)
-    except IntegrityError as exc:
+        cursor: Rows = await db.execute(query, params)
+    except pg_errors.UniqueViolation as exc:
         raise Conflict("already exists") from exc
-    except DataError as exc:  # e.g. a value Postgres cannot store
+    except DataError as exc:  # a value Postgres cannot store (e.g. out of range)
         raise InvalidInput("invalid value") from exc
+    return cursor
 
 
 async def _one_or_none(
-    db: AsyncConnection, statement: TextClause, params: Mapping[str, Any]
-) -> Row[Any] | None:
-    row: Row[Any] | None = (await _execute(db, statement, params)).first()
-    return row
+    db: Connection, query: str, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    return await (await _execute(db, query, params)).fetchone()
 
 
 async def _found(
-    db: AsyncConnection, statement: TextClause, params: Mapping[str, Any], what: str
-) -> Row[Any]:
-    row = await _one_or_none(db, statement, params)
+    db: Connection, query: str, params: Mapping[str, Any], what: str
+) -> tuple[Any, ...]:
+    row = await _one_or_none(db, query, params)
     if row is None:
         raise NotFound(f"{what} not found")
     return row

@@ -95,7 +95,7 @@ async def list_messages(
 
 def conversation_public(record: ConversationRecord) -> ConversationPublic:
     return ConversationPublic(
-        id=record.id,
+        id=record.id,  # type: ignore[arg-type]  # pydantic parses the UUID text
         title=record.title,
         created_at=record.created_at,
         updated_at=record.updated_at,
@@ -104,8 +104,8 @@ def conversation_public(record: ConversationRecord) -> ConversationPublic:
 
 def message_public(record: MessageRecord) -> MessagePublic:
     return MessagePublic(
-        id=record.id,
-        conversation_id=record.conversation_id,
+        id=record.id,  # type: ignore[arg-type]  # pydantic parses the UUID text
+        conversation_id=record.conversation_id,  # type: ignore[arg-type]
         role=record.role,  # type: ignore[arg-type]  # the table's CHECK keeps it a Role
         content=record.content,
         tool_calls=orjson.loads(record.tool_calls_json) if record.tool_calls_json else None,

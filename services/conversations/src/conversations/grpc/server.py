@@ -12,9 +12,9 @@ from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.auth import CachingVerifier
+from conversations.db import Pool
 from conversations.grpc.interceptors import interceptors
 from conversations.grpc.servicer import ConversationsServicer
 from conversations.settings import Settings
@@ -32,11 +32,11 @@ _OPTIONS: Final = [
 
 
 class GrpcServer:
-    def __init__(self, *, engine: AsyncEngine, settings: Settings, verifier: CachingVerifier):
+    def __init__(self, *, pool: Pool, settings: Settings, verifier: CachingVerifier):
         self._settings = settings
         self.server = grpc.aio.server(interceptors=interceptors(verifier), options=_OPTIONS)
         pb_grpc.add_ConversationsServiceServicer_to_server(
-            ConversationsServicer(engine, settings), self.server
+            ConversationsServicer(pool, settings), self.server
         )
         self.health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -7,9 +7,9 @@ from typing import Any, Final
 
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations import store
+from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
 from conversations.grpc.interceptors import current_user
 from conversations.settings import Settings
@@ -21,14 +21,14 @@ GRPC_MAX_HISTORY: Final = 1000
 
 
 class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self._pool = pool
         self._max_chars = settings.message_max_chars
 
     async def CreateConversation(
         self, request: pb.CreateConversationRequest, context: Context
     ) -> pb.Conversation:
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.create_conversation(
                 db,
                 user_id=current_user(),
@@ -42,7 +42,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self, request: pb.GetConversationRequest, context: Context
     ) -> pb.Conversation:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.get_conversation(
                 db, user_id=current_user(), conversation_id=conversation_id
             )
@@ -51,7 +51,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: Context
     ) -> pb.ListConversationsResponse:
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             page = await store.list_conversations(
                 db,
                 user_id=current_user(),
@@ -72,7 +72,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
             changes["title"] = request.title or None
         if request.HasField("metadata_json"):
             changes["metadata_json"] = request.metadata_json or None
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.update_conversation(
                 db, user_id=current_user(), conversation_id=conversation_id, **changes
             )
@@ -82,7 +82,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self, request: pb.DeleteConversationRequest, context: Context
     ) -> pb.DeleteConversationResponse:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             await store.delete_conversation(
                 db, user_id=current_user(), conversation_id=conversation_id
             )
@@ -91,7 +91,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def AppendMessage(self, request: pb.AppendMessageRequest, context: Context) -> pb.Message:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         message_id = optional_id(request.id, "id") if request.HasField("id") else None
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.append_message(
                 db,
                 user_id=current_user(),
@@ -113,7 +113,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     ) -> pb.StartTurnResponse:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         key = request.idempotency_key if request.HasField("idempotency_key") else None
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             turn = await store.start_turn(
                 db,
                 user_id=current_user(),
@@ -145,7 +145,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         if request.HasField("usage"):
             changes["input_tokens"] = request.usage.input_tokens
             changes["output_tokens"] = request.usage.output_tokens
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.update_message(
                 db,
                 user_id=current_user(),
@@ -159,7 +159,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def GetMessage(self, request: pb.GetMessageRequest, context: Context) -> pb.Message:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         message_id = parse_id(request.message_id, "message_id")
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             record = await store.get_message(
                 db, user_id=current_user(), conversation_id=conversation_id, message_id=message_id
             )
@@ -170,7 +170,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     ) -> pb.DeleteMessageResponse:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         message_id = parse_id(request.message_id, "message_id")
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             await store.delete_message(
                 db, user_id=current_user(), conversation_id=conversation_id, message_id=message_id
             )
@@ -182,7 +182,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         before = optional_id(request.before, "before")
         after = optional_id(request.after, "after")
-        async with self._engine.connect() as db:
+        async with connection(self._pool) as db:
             page = await store.list_messages(
                 db,
                 user_id=current_user(),
