@@ -59,9 +59,15 @@ export function updateMessageItem(item, message) {
   if (!note.textContent && DEFAULT_NOTE[status]) setNote(item, DEFAULT_NOTE[status]);
 }
 
+// Longer than any stored message may be: only a refused send; show its start, not all of it.
+const SHOWN_CHARS = 20000;
+
 export function setBody(item, text) {
   const body = item.querySelector(".message-body");
-  body.textContent = text;
+  body.textContent =
+    text.length > SHOWN_CHARS
+      ? `${text.slice(0, 2000)}… (${(text.length - 2000).toLocaleString()} more characters)`
+      : text;
   body.hidden = !text;
 }
 
