@@ -9,8 +9,8 @@ from typing import Final
 import grpc
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from conversations.auth import CachingVerifier
@@ -38,7 +38,7 @@ class GrpcServer:
         pb_grpc.add_ConversationsServiceServicer_to_server(
             ConversationsServicer(pool, settings), self.server
         )
-        self.health = HealthServicer()
+        self.health = grpc_health.aio.HealthServicer()  # type: ignore[attr-defined]  # stubs lag
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (

@@ -112,7 +112,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self, request: pb.StartTurnRequest, context: Context
     ) -> pb.StartTurnResponse:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
-        key = request.idempotency_key if request.HasField("idempotency_key") else None
+        key = request.idempotency_key or None  # an empty key is no key
         async with connection(self._pool) as db:
             turn = await store.start_turn(
                 db,
