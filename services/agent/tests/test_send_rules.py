@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
-from chat_testkit.tokens import TestKeys
+from chat_testkit import tokens as testkit_tokens
 
 if TYPE_CHECKING:
     from services.agent.tests.conftest import Service, Stack
@@ -130,7 +130,7 @@ async def test_a_missing_or_forged_token_is_401_and_stores_nothing(
     conv = await stack.new_conversation(alice)
     if token == "forged":  # alice's claims and the trusted kid, signed by another key
         alice_id = jwt.decode(alice, options={"verify_signature": False})["sub"]
-        token = TestKeys(kid=stack.keys.kid).token(alice_id)
+        token = testkit_tokens.TestKeys(kid=stack.keys.kid).token(alice_id)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     response = await stack.http.post(

@@ -120,7 +120,7 @@ class ModelClient:
             path, body, parse = "/chat/completions", self._chat_body(messages, tools), _chat
         response = await self._open(path, body)
         try:
-            async for event in parse(_sse_data(response)):
+            async for event in parse(_sse_batches(response)):
                 yield event
         except httpx2.TimeoutException:
             raise ModelError("the model timed out", timeout=True) from None
@@ -174,45 +174,61 @@ def _status_detail(status: int) -> str:
     return f"the model failed (HTTP {status})"
 
 
-async def _sse_data(response: httpx2.Response) -> AsyncIterator[Json]:
-    """The JSON `data:` payloads of an SSE stream, up to `[DONE]`.
+async def _sse_batches(response: httpx2.Response) -> AsyncIterator[list[Json]]:
+    """The JSON `data:` payloads of an SSE stream up to `[DONE]`, one list per network read.
 
-    The body is always read to its end (the parsers consume everything): a
-    connection closed mid-body cannot go back to the pool, and a new TCP
-    connection per turn is a measurable cost.
+    Batching by read coalesces what arrived together (an instant model sends
+    the whole reply in one or two reads) into one delta downstream: one store
+    update, one SSE write instead of one per word. A slow model's words still
+    arrive one read, and one delta, at a time.
+
+    The body is always read to its end: a connection closed mid-body cannot
+    go back to the pool, and a new TCP connection per turn is a measurable cost.
     """
-    done = False
-    async for line in response.aiter_lines():
-        if done or not line.startswith("data:"):
+    buffer, done = b"", False
+    async for chunk in response.aiter_bytes():
+        if done:
             continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            done = True
-        elif data:
-            try:
-                yield orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise ModelError("the model sent a malformed event") from None
+        lines = (buffer + chunk).split(b"\n")
+        buffer = lines.pop()
+        batch: list[Json] = []
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                done = True
+                break
+            if data:
+                try:
+                    batch.append(orjson.loads(data))
+                except orjson.JSONDecodeError:
+                    raise ModelError("the model sent a malformed event") from None
+        if batch:
+            yield batch
 
 
-async def _chat(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
+async def _chat(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelEvent]:
     """Chat Completions chunks -> normalised events."""
     calls: dict[int, ToolCall] = {}
     finish: str | None = None
     usage: Usage | None = None
-    async for chunk in events:
-        if "error" in chunk:
-            raise ModelError("the model failed mid-stream")
-        if chunk.get("usage"):
-            u = chunk["usage"]
-            usage = Usage(u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0)
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            if text := delta.get("content"):
-                yield TextDelta(text)
-            for part in delta.get("tool_calls") or ():
-                _merge_tool_call(calls, part)
-            finish = choice.get("finish_reason") or finish
+    async for batch in batches:
+        texts: list[str] = []
+        for chunk in batch:
+            if "error" in chunk:
+                raise ModelError("the model failed mid-stream")
+            if u := chunk.get("usage"):
+                usage = Usage(u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0)
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                if text := delta.get("content"):
+                    texts.append(text)
+                for part in delta.get("tool_calls") or ():
+                    _merge_tool_call(calls, part)
+                finish = choice.get("finish_reason") or finish
+        if texts:
+            yield TextDelta("".join(texts))
     if finish is None:
         raise ModelError("the model's stream ended early")
     for call in calls.values():
@@ -237,35 +253,44 @@ def _merge_tool_call(calls: dict[int, ToolCall], part: Json) -> None:
     call.arguments += function.get("arguments") or ""
 
 
-async def _responses(events: AsyncIterator[Json]) -> AsyncIterator[ModelEvent]:
+async def _responses(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelEvent]:
     """Responses API events -> normalised events."""
     calls: list[ToolCall] = []
     final: list[ModelEvent] = []
-    async for event in events:
-        if final:
-            continue  # read the body to its end (see _sse_data)
-        kind = event.get("type")
-        if kind == "response.output_text.delta":
-            if text := event.get("delta"):
-                yield TextDelta(text)
-        elif kind == "response.output_item.done":
-            item = event.get("item") or {}
-            if item.get("type") == "function_call":
-                name, arguments = item.get("name") or "", item.get("arguments") or ""
-                calls.append(ToolCall(item.get("call_id") or "", name, arguments))
-        elif kind in ("response.completed", "response.incomplete"):
-            response = event.get("response") or {}
-            final.extend(calls)
-            if u := response.get("usage"):
-                final.append(Usage(u.get("input_tokens") or 0, u.get("output_tokens") or 0))
-            reason = "stop" if kind == "response.completed" else "length"
-            final.append(Finish("tool_calls" if calls else reason))
-        elif kind in ("response.failed", "error"):
-            raise ModelError("the model failed mid-stream")
+    async for batch in batches:
+        texts: list[str] = []
+        for event in batch:
+            if not final:
+                _response_event(event, texts, calls, final)
+        if texts:
+            yield TextDelta("".join(texts))
     if not final:
         raise ModelError("the model's stream ended early")
     for item in final:
         yield item
+
+
+def _response_event(
+    event: Json, texts: list[str], calls: list[ToolCall], final: list[ModelEvent]
+) -> None:
+    kind = event.get("type")
+    if kind == "response.output_text.delta":
+        if text := event.get("delta"):
+            texts.append(text)
+    elif kind == "response.output_item.done":
+        item = event.get("item") or {}
+        if item.get("type") == "function_call":
+            name, arguments = item.get("name") or "", item.get("arguments") or ""
+            calls.append(ToolCall(item.get("call_id") or "", name, arguments))
+    elif kind in ("response.completed", "response.incomplete"):
+        response = event.get("response") or {}
+        final.extend(calls)
+        if u := response.get("usage"):
+            final.append(Usage(u.get("input_tokens") or 0, u.get("output_tokens") or 0))
+        reason = "stop" if kind == "response.completed" else "length"
+        final.append(Finish("tool_calls" if calls else reason))
+    elif kind in ("response.failed", "error"):
+        raise ModelError("the model failed mid-stream")
 
 
 def responses_input(messages: Sequence[Json]) -> list[Json]:
