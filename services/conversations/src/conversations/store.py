@@ -8,26 +8,30 @@ connection in autocommit mode, so it is its own short transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-import orjson
 from chat_common.errors import Conflict, InvalidInput, NotFound
 from psycopg import AsyncConnection, AsyncCursor, DataError
 from psycopg import errors as pg_errors
 
 from conversations import sql
+from conversations.checks import (
+    auto_title,
+    check_content,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    valid_json,
+    valid_status,
+    valid_title,
+    valid_tokens,
+)
 from conversations.models import (
     IDEMPOTENCY_KEY_MAX_CHARS,
     ROLES,
-    STATUSES,
-    TITLE_MAX_CHARS,
     ConversationRecord,
     MessageRecord,
     MessageSlice,
@@ -35,11 +39,6 @@ from conversations.models import (
     Turn,
 )
 
-# Assistant, tool and system content is written by our own code, not typed by a person:
-# it gets a generous cap instead of MESSAGE_MAX_CHARS (a runaway reply still has a bound).
-INTERNAL_MAX_CHARS: Final = 1_000_000
-JSON_MAX_CHARS: Final = 1_000_000
-AUTO_TITLE_CHARS: Final = 60
 DEFAULT_PAGE_SIZE: Final = 20
 DEFAULT_HISTORY_SIZE: Final = 50
 
@@ -50,7 +49,7 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
-# The psycopg connection under a pooled SQLAlchemy connection (see db.py); rows are tuples.
+# A pooled psycopg connection (see db.py) in autocommit mode; rows are tuples.
 Connection = AsyncConnection[tuple[Any, ...]]
 Rows = AsyncCursor[tuple[Any, ...]]
 
@@ -68,8 +67,8 @@ async def create_conversation(
     params = {
         "id": conversation_id or uuid.uuid4(),
         "user_id": user_id,
-        "title": _title(title),
-        "metadata": _json(metadata_json, dict, "metadata"),
+        "title": valid_title(title),
+        "metadata": valid_json(metadata_json, dict, "metadata"),
     }
     row = await _one_or_none(db, sql.CREATE_CONVERSATION, params)
     if row is None:
@@ -88,7 +87,7 @@ async def list_conversations(
     db: Connection, *, user_id: UUID, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None
 ) -> Page:
     """Newest `updated_at` first; `next_cursor` continues strictly after the last item."""
-    _check_limit(limit, 100)
+    check_limit(limit, 100)
     params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1}
     statement = sql.LIST_CONVERSATIONS_FIRST
     if cursor:
@@ -112,10 +111,12 @@ async def update_conversation(
         "conversation_id": conversation_id,
         "user_id": user_id,
         "set_title": not isinstance(title, _Unset),
-        "title": None if isinstance(title, _Unset) else _title(title),
+        "title": None if isinstance(title, _Unset) else valid_title(title),
         "set_metadata": not isinstance(metadata_json, _Unset),
         "metadata": (
-            None if isinstance(metadata_json, _Unset) else _json(metadata_json, dict, "metadata")
+            None
+            if isinstance(metadata_json, _Unset)
+            else valid_json(metadata_json, dict, "metadata")
         ),
     }
     return _conversation(await _found(db, sql.UPDATE_CONVERSATION, params, "conversation"))
@@ -125,28 +126,6 @@ async def delete_conversation(db: Connection, *, user_id: UUID, conversation_id:
     """Soft delete: the conversation and its messages answer NotFound from now on."""
     params = {"conversation_id": conversation_id, "user_id": user_id}
     await _found(db, sql.DELETE_CONVERSATION, params, "conversation")
-
-
-def encode_cursor(last: ConversationRecord) -> str:
-    micros = _epoch_micros(last.updated_at)
-    raw = f"{micros}.{last.id.replace('-', '')}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-_CURSOR = re.compile(r"^(-?\d{1,20})\.([0-9a-f]{32})$")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The (updated_at, id) a cursor continues after; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        match = _CURSOR.match(base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii"))
-        if len(cursor) > 100 or match is None:
-            raise ValueError
-        updated_at = _from_epoch_micros(int(match.group(1)))
-        return updated_at, UUID(hex=match.group(2))
-    except (ValueError, UnicodeError, binascii.Error, OverflowError):
-        raise InvalidInput("invalid cursor") from None
 
 
 # ------------------------------------------------------------------------------ messages
@@ -170,7 +149,7 @@ async def append_message(
     """Stores one message and bumps the conversation's updated_at."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-    _check_content(content, user_authored=role == "user", max_chars=max_chars)
+    check_content(content, user_authored=role == "user", max_chars=max_chars)
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
@@ -178,11 +157,11 @@ async def append_message(
         "id": message_id or uuid.uuid4(),
         "role": role,
         "content": content,
-        "status": _status(status or "complete"),
-        "tool_calls": _json(tool_calls_json, list, "tool_calls"),
-        "payload": _json(payload_json, dict, "payload"),
-        "input_tokens": _tokens(input_tokens),
-        "output_tokens": _tokens(output_tokens),
+        "status": valid_status(status or "complete"),
+        "tool_calls": valid_json(tool_calls_json, list, "tool_calls"),
+        "payload": valid_json(payload_json, dict, "payload"),
+        "input_tokens": valid_tokens(input_tokens),
+        "output_tokens": valid_tokens(output_tokens),
     }
     return _message(await _found(db, sql.APPEND_MESSAGE, params, "conversation"))
 
@@ -202,7 +181,7 @@ async def start_turn(
     A key already used in this conversation with the same content stores nothing and
     returns the first pair (`replayed`); with other content it is a Conflict.
     """
-    _check_content(content, user_authored=True, max_chars=max_chars)
+    check_content(content, user_authored=True, max_chars=max_chars)
     if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_CHARS:
         raise InvalidInput(f"idempotency key must be 1..{IDEMPOTENCY_KEY_MAX_CHARS} chars")
     params = {
@@ -211,7 +190,7 @@ async def start_turn(
         "user_message_id": uuid.uuid4(),
         "assistant_message_id": uuid.uuid4(),
         "content": content,
-        "payload": _json(payload_json, dict, "payload"),
+        "payload": valid_json(payload_json, dict, "payload"),
         "idempotency_key": idempotency_key,
         "auto_title": auto_title(content),
     }
@@ -254,20 +233,20 @@ async def update_message(
     """Changes the given fields of one message in place (e.g. a streaming reply)."""
     content_ok_for_user = True
     if content is not None:
-        _check_content(content, user_authored=False, max_chars=max_chars)
+        check_content(content, user_authored=False, max_chars=max_chars)
         content_ok_for_user = len(content.strip()) > 0 and len(content) <= max_chars
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
         "message_id": message_id,
         "content": content,
-        "status": None if status is None else _status(status),
+        "status": None if status is None else valid_status(status),
         "set_tool_calls": not isinstance(tool_calls_json, _Unset),
         "tool_calls": _json_or_unset(tool_calls_json, list, "tool_calls"),
         "set_payload": not isinstance(payload_json, _Unset),
         "payload": _json_or_unset(payload_json, dict, "payload"),
-        "input_tokens": None if input_tokens is None else _tokens(input_tokens),
-        "output_tokens": None if output_tokens is None else _tokens(output_tokens),
+        "input_tokens": None if input_tokens is None else valid_tokens(input_tokens),
+        "output_tokens": None if output_tokens is None else valid_tokens(output_tokens),
         "content_ok_for_user": content_ok_for_user,
     }
     row = await _one_or_none(db, sql.UPDATE_MESSAGE, params)
@@ -305,7 +284,7 @@ async def list_messages(
 ) -> MessageSlice:
     """Oldest first. No anchor: the latest `limit` (the first, with `oldest_first`);
     `before`/`after` a message id of this conversation: the page next to it."""
-    _check_limit(limit, max_limit)
+    check_limit(limit, max_limit)
     if before is not None and after is not None:
         raise InvalidInput("give either before or after, not both")
     anchor = before or after
@@ -339,17 +318,6 @@ def _history_statement(
     if oldest_first:
         return sql.LIST_MESSAGES_OLDEST, False
     return sql.LIST_MESSAGES_LATEST, True
-
-
-def auto_title(content: str) -> str | None:
-    """A title from the first words of a user message (about AUTO_TITLE_CHARS chars)."""
-    words = " ".join(content.split())
-    if len(words) <= AUTO_TITLE_CHARS:
-        return words or None
-    cut = words[:AUTO_TITLE_CHARS]
-    if " " in cut[AUTO_TITLE_CHARS // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip() + "…"
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -388,62 +356,5 @@ def _message(row: Sequence[Any]) -> MessageRecord:
     return MessageRecord(*row)
 
 
-def _check_limit(limit: int, max_limit: int) -> None:
-    if not 1 <= limit <= max_limit:
-        raise InvalidInput(f"limit must be 1..{max_limit}")
-
-
-def _check_content(content: str, *, user_authored: bool, max_chars: int) -> None:
-    if "\x00" in content:
-        raise InvalidInput("content must not contain NUL characters")
-    if user_authored and not content.strip():
-        raise InvalidInput("content must not be empty")
-    limit = max_chars if user_authored else INTERNAL_MAX_CHARS
-    if len(content) > limit:
-        raise InvalidInput(f"content is longer than {limit} characters")
-
-
-def _title(title: str | None) -> str | None:
-    if title is not None and (not 0 < len(title) <= TITLE_MAX_CHARS or "\x00" in title):
-        raise InvalidInput(f"title must be 1..{TITLE_MAX_CHARS} characters")
-    return title
-
-
-def _status(status: str) -> str:
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-    return status
-
-
-def _tokens(count: int) -> int:
-    if not 0 <= count < 2**31:
-        raise InvalidInput("token counts must be non-negative")
-    return count
-
-
-def _json(value: str | None, kind: type, name: str) -> str | None:
-    """The JSON text to store ("" and None mean none), checked to be a `kind` value."""
-    if not value:
-        return None
-    if len(value) > JSON_MAX_CHARS:
-        raise InvalidInput(f"{name} is too large")
-    try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(f"{name} must be JSON") from None
-    if not isinstance(parsed, kind) or "\\u0000" in value:
-        raise InvalidInput(f"{name} must be a JSON {'array' if kind is list else 'object'}")
-    return value
-
-
 def _json_or_unset(value: str | _Unset | None, kind: type, name: str) -> str | None:
-    return None if isinstance(value, _Unset) else _json(value, kind, name)
-
-
-def _epoch_micros(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_epoch_micros(micros: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+    return None if isinstance(value, _Unset) else valid_json(value, kind, name)

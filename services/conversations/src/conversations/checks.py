@@ -1,0 +1,112 @@
+"""Input rules shared by both doors (REST and gRPC go through `store`, which applies
+these), and the opaque cursor of the conversation list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+import orjson
+from chat_common.errors import InvalidInput
+
+from conversations.models import STATUSES, TITLE_MAX_CHARS, ConversationRecord
+
+# Assistant, tool and system content is written by our own code, not typed by a person:
+# it gets a generous cap instead of MESSAGE_MAX_CHARS (a runaway reply still has a bound).
+INTERNAL_MAX_CHARS: Final = 1_000_000
+JSON_MAX_CHARS: Final = 1_000_000
+AUTO_TITLE_CHARS: Final = 60
+
+
+def check_limit(limit: int, max_limit: int) -> None:
+    if not 1 <= limit <= max_limit:
+        raise InvalidInput(f"limit must be 1..{max_limit}")
+
+
+def check_content(content: str, *, user_authored: bool, max_chars: int) -> None:
+    if "\x00" in content:
+        raise InvalidInput("content must not contain NUL characters")
+    if user_authored and not content.strip():
+        raise InvalidInput("content must not be empty")
+    limit = max_chars if user_authored else INTERNAL_MAX_CHARS
+    if len(content) > limit:
+        raise InvalidInput(f"content is longer than {limit} characters")
+
+
+def valid_title(title: str | None) -> str | None:
+    if title is not None and (not 0 < len(title) <= TITLE_MAX_CHARS or "\x00" in title):
+        raise InvalidInput(f"title must be 1..{TITLE_MAX_CHARS} characters")
+    return title
+
+
+def valid_status(status: str) -> str:
+    if status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    return status
+
+
+def valid_tokens(count: int) -> int:
+    if not 0 <= count < 2**31:
+        raise InvalidInput("token counts must be non-negative")
+    return count
+
+
+def valid_json(value: str | None, kind: type, name: str) -> str | None:
+    """The JSON text to store ("" and None mean none), checked to be a `kind` value."""
+    if not value:
+        return None
+    if len(value) > JSON_MAX_CHARS:
+        raise InvalidInput(f"{name} is too large")
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(f"{name} must be JSON") from None
+    if not isinstance(parsed, kind) or "\\u0000" in value:
+        raise InvalidInput(f"{name} must be a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def auto_title(content: str) -> str | None:
+    """A title from the first words of a user message (about AUTO_TITLE_CHARS chars)."""
+    words = " ".join(content.split())
+    if len(words) <= AUTO_TITLE_CHARS:
+        return words or None
+    cut = words[:AUTO_TITLE_CHARS]
+    if " " in cut[AUTO_TITLE_CHARS // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def encode_cursor(last: ConversationRecord) -> str:
+    micros = epoch_micros(last.updated_at)
+    raw = f"{micros}.{last.id.replace('-', '')}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+_CURSOR = re.compile(r"^(-?\d{1,20})\.([0-9a-f]{32})$")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (updated_at, id) a cursor continues after; InvalidInput for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        match = _CURSOR.match(base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii"))
+        if len(cursor) > 100 or match is None:
+            raise ValueError
+        updated_at = from_epoch_micros(int(match.group(1)))
+        return updated_at, UUID(hex=match.group(2))
+    except (ValueError, UnicodeError, binascii.Error, OverflowError):
+        raise InvalidInput("invalid cursor") from None
+
+
+def epoch_micros(moment: datetime) -> int:
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
