@@ -10,6 +10,7 @@ servicer (same task) and errors raised anywhere inside become one gRPC status.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -90,21 +91,30 @@ class RequestIdInterceptor(_UnaryInterceptor):
 
 
 class ErrorInterceptor(_UnaryInterceptor):
-    """Domain errors become their gRPC status; anything else is INTERNAL, without details."""
+    """Domain errors become their gRPC status; anything else is INTERNAL, without details.
+    Logs one line per call (method, status, time) so a turn can be followed by request id."""
 
     def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
-        method = details.method
+        method = details.method.removeprefix(SERVICE_PREFIX)
 
         async def mapping_errors(request: Any, context: Context) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
             try:
                 return await behaviour(request, context)
             except DomainError as exc:
+                code = exc.grpc_code
                 await context.abort(exc.grpc_code, exc.message)
             except grpc.aio.AbortError:
+                code = grpc.StatusCode.ABORTED
                 raise
             except Exception:
+                code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                log.info("rpc %s %s %.1fms", method, code.name, elapsed_ms)
 
         return mapping_errors
 
