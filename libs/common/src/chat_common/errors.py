@@ -21,10 +21,11 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     grpc_code: ClassVar[grpc.StatusCode] = grpc.StatusCode.INVALID_ARGUMENT
     default_message: ClassVar[str] = "bad request"
+    default_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
         self.message = message or self.default_message
-        self.headers = headers or {}
+        self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(self.message)
 
 
@@ -42,6 +43,7 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     status, grpc_code, default_message = 401, grpc.StatusCode.UNAUTHENTICATED, "not authenticated"
+    default_headers = {"WWW-Authenticate": "Bearer"}  # RFC 6750: what a 401 asks for
 
 
 class RateLimited(DomainError):

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from chat_common.tokens import bearer_token
+from chat_common.tokens import CachingVerifier, bearer_token
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agent.auth import CachingVerifier
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
 from agent.model import ModelClient

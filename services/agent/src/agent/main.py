@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware, configure_logging
+from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
 from agent.api.routes import router as messages_router
-from agent.auth import CachingVerifier
 from agent.chatkit.routes import router as chatkit_router
 from agent.conversations_client import ConversationsClient
 from agent.deps import AgentState

@@ -12,8 +12,6 @@ from auth import store
 from auth.models import User
 from auth.state import AuthState
 
-BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
 
 def get_state(request: Request) -> AuthState:
     state: AuthState = request.app.state.auth
@@ -25,10 +23,7 @@ StateDep = Annotated[AuthState, Depends(get_state)]
 
 async def verified_token(request: Request, state: StateDep) -> VerifiedToken:
     """The request's access token, verified locally (keys in memory, no database)."""
-    try:
-        return await state.verifier.verify(bearer_token(request.headers.get("authorization")))
-    except Unauthenticated as exc:
-        raise Unauthenticated(exc.message, headers=BEARER_CHALLENGE) from None
+    return await state.verifier.verify(bearer_token(request.headers.get("authorization")))
 
 
 TokenDep = Annotated[VerifiedToken, Depends(verified_token)]
@@ -38,7 +33,7 @@ async def current_user(token: TokenDep, state: StateDep) -> User:
     async with state.db() as s:
         user = await store.get_user(s, user_id=token.user_id)
     if user is None:
-        raise Unauthenticated("unknown user", headers=BEARER_CHALLENGE)
+        raise Unauthenticated("unknown user")
     return user
 
 

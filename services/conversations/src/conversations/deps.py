@@ -7,11 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 from chat_common.errors import Unauthenticated
+from chat_common.tokens import CachingVerifier
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from conversations import db
-from conversations.auth import BEARER_CHALLENGE, CachingVerifier
 from conversations.settings import Settings
 from conversations.store import Connection
 
@@ -36,12 +36,9 @@ async def current_user(
 ) -> UUID:
     """The user id of the verified access token; 401 without a valid one."""
     verifier: CachingVerifier = request.app.state.verifier
-    try:
-        if credentials is None:
-            raise Unauthenticated("missing bearer token")
-        return (await verifier.verify(credentials.credentials)).user_id
-    except Unauthenticated as exc:
-        raise Unauthenticated(exc.message, headers=BEARER_CHALLENGE) from None
+    if credentials is None:
+        raise Unauthenticated("missing bearer token")
+    return (await verifier.verify(credentials.credentials)).user_id
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

@@ -9,11 +9,11 @@ from functools import partial
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
+from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
 from conversations import db
 from conversations.api.routes import router
-from conversations.auth import CachingVerifier
 from conversations.grpc.server import GrpcServer
 from conversations.settings import Settings, get_settings
 

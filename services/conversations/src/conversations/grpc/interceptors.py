@@ -19,8 +19,7 @@ from uuid import UUID
 import grpc
 from chat_common.errors import DomainError, Unauthenticated
 from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var
-
-from conversations.auth import CachingVerifier
+from chat_common.tokens import CachingVerifier
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from typing import Final
 import grpc
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_common.tokens import CachingVerifier
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from conversations.auth import CachingVerifier
 from conversations.db import Pool
 from conversations.grpc.interceptors import interceptors
 from conversations.grpc.servicer import ConversationsServicer
