@@ -76,8 +76,10 @@ async def test_an_unknown_email_costs_about_as_much_as_a_wrong_password(
         for _ in range(3):  # stays under LOGIN_MAX_FAILURES
             known_times.append(await timed(known.email))
             unknown_times.append(await timed(unknown))
+    # Without the dummy hash an unknown email answers ~50x faster; a loose lower bound
+    # catches that without flaking on a busy machine.
     ratio = statistics.median(unknown_times) / statistics.median(known_times)
-    assert 0.4 < ratio < 2.5, (known_times, unknown_times)
+    assert ratio > 0.25, f"unknown emails answer faster: {known_times} vs {unknown_times}"
 
 
 async def test_login_rehashes_a_password_made_with_older_parameters(
