@@ -42,6 +42,18 @@ def rss_bytes(pid: int) -> int:
     return int(resident) * PAGE_BYTES
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages split between their users, so a group's sum
+    counts Postgres's shared buffers once (a sum of RSS counts them per backend)."""
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def descendants(root: int) -> list[int]:
     """`root` and every process below it (nginx workers, helpers a service spawned)."""
     children: dict[int, list[int]] = {}
@@ -96,8 +108,9 @@ class CpuWindow:
         return spent
 
 
-def group_rss(source: PidSource) -> int:
-    return sum(rss_bytes(pid) for pid in source())
+def group_rss(source: PidSource, proportional: bool = False) -> int:
+    measure = pss_bytes if proportional else rss_bytes
+    return sum(measure(pid) for pid in source())
 
 
 @dataclass
@@ -105,8 +118,10 @@ class RssPeaks:
     """The highest resident memory each group reached across `sample()` calls."""
 
     groups: dict[str, PidSource]
+    proportional: frozenset[str] = frozenset()  # groups measured by PSS, not RSS
     peaks: dict[str, int] = field(default_factory=dict)
 
     def sample(self) -> None:
         for name, source in self.groups.items():
-            self.peaks[name] = max(self.peaks.get(name, 0), group_rss(source))
+            size = group_rss(source, name in self.proportional)
+            self.peaks[name] = max(self.peaks.get(name, 0), size)

@@ -46,6 +46,7 @@ async def record(
             str(RATE),
             "--format",
             "raw",
+            "--gil",  # only the thread holding the GIL: Python's own CPU, no idle waits
             "--output",
             str(out / f"{name}.folded"),
             stdout=asyncio.subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Sizes:
     runs: int  # every figure is the median of this many runs
     latency_requests: int  # per run and per side (stack, baseline), cases 1, 2, 4, 5
+    read_requests: int  # per run, cases 4 and 5 (cheap reads: more samples, steadier p99)
     warm_up_turns: int  # case 1: past HISTORY_LIMIT / 2 the history sent stops growing
     levels: tuple[int, ...]  # concurrent users, case 3
     load_runs: int  # runs of case 3 (each a pass over every level)
@@ -27,6 +28,7 @@ class Sizes:
 FULL = Sizes(
     runs=5,
     latency_requests=100,
+    read_requests=400,
     warm_up_turns=30,
     levels=(1, 8, 32, 128),
     load_runs=3,
@@ -45,6 +47,7 @@ FULL = Sizes(
 QUICK = Sizes(
     runs=3,
     latency_requests=8,
+    read_requests=8,
     warm_up_turns=3,
     levels=(1, 8, 32),
     load_runs=3,

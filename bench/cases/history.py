@@ -47,7 +47,7 @@ async def run(ctx: Context) -> list[Row]:
         runs = []
         for _ in range(ctx.sizes.runs):
             short, long = [], []
-            for _ in range(ctx.sizes.latency_requests):
+            for _ in range(ctx.sizes.read_requests):
                 short.append(await latest(small))
                 long.append(await latest(big))
             runs.append(

@@ -69,7 +69,7 @@ async def run(ctx: Context) -> list[Row]:
     runs = []
     for _ in range(sizes.runs):
         samples: dict[str, list[float]] = {kind: [] for kind in kinds}
-        for _ in range(sizes.latency_requests):
+        for _ in range(sizes.read_requests):
             for kind, (user, cursor) in kinds.items():
                 samples[kind].append(await _get(ctx, user, cursor))
         runs.append(

@@ -32,6 +32,8 @@ TARGET_CPU_MS = 10.0
 SATURATED = 0.9  # a process at 90% of a core or more is what limits the level
 MIB = 1024 * 1024
 BASELINE = "openai client → model"
+# Postgres backends share the buffer cache: their memory is summed as PSS, not RSS.
+SHARED_MEMORY = frozenset({"postgres"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ async def _window(
     seconds: float,
     turn: Callable[[int], Awaitable[float]],
 ) -> Window:
-    cpu, peaks = CpuWindow(groups), RssPeaks(groups)
+    cpu, peaks = CpuWindow(groups), RssPeaks(groups, SHARED_MEMORY)
     counts = {"turns": 0, "errors": 0}
     deadline = time.perf_counter() + seconds
 
@@ -80,7 +82,7 @@ async def run(ctx: Context) -> list[Row]:
     pairs = await ctx.conversations(users, max(levels))
     groups = ctx.bench.groups()
     await asyncio.sleep(1.0)  # let the sign-up burst settle before "idle"
-    idle = RssPeaks(groups)
+    idle = RssPeaks(groups, SHARED_MEMORY)
     idle.sample()
 
     def stack_turn(i: int) -> Awaitable[float]:
@@ -125,7 +127,9 @@ def _throughput_rows(stack: dict[int, list[Window]], direct: dict[int, list[Wind
     top = max(stack)
     for level, windows in stack.items():
         errors = sum(w.errors for w in windows)
-        note = _busiest(windows) + (f"; {errors} errors" if errors else "")
+        stack_cpu = _median([sum(_per_turn_ms([w], n) for n in STACK_GROUPS) for w in windows])
+        note = f"{stack_cpu:.1f} ms stack CPU/turn; " + _busiest(windows)
+        note += f"; {errors} errors" if errors else ""
         wanted = level == top
         value = _median([w.rate for w in windows])
         rows.append(
@@ -183,7 +187,7 @@ def _rss_rows(loaded: list[Window], idle: dict[str, int], level: int) -> list[Ro
     rows = []
     for name in (*STACK_GROUPS, MODEL_GROUP):
         value = _median([w.rss.get(name, 0) / MIB for w in loaded])
-        note = "all backends of our database" if name == "postgres" else ""
+        note = "PSS of every backend of our database" if name == "postgres" else ""
         if name == "gateway":
             note = "nginx master and workers"
         rows.append(
