@@ -40,7 +40,7 @@ def test_concurrent_migrations_on_an_empty_database_both_succeed(
         tables = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchall()
-    assert version == [("0001",)]
+    assert version == [("0002",)]
     assert {t for (t,) in tables} == {"conversations", "messages", "alembic_version_conversations"}
 
 
@@ -58,6 +58,21 @@ def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
         for column in table.columns
     }
     assert migrated == modelled
+
+
+def test_the_migrated_indexes_match_the_models(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+            " AND tablename IN ('conversations', 'messages') AND indexname LIKE 'ix_%'"
+        ).fetchall()
+    modelled = {
+        index.name
+        for table in SQLModel.metadata.sorted_tables
+        if table.name in ("conversations", "messages")
+        for index in table.indexes
+    }
+    assert {name for (name,) in rows} == modelled
 
 
 def test_health_readiness_and_openapi_answer(service_process: RunningService) -> None:

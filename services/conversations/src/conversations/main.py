@@ -1,9 +1,11 @@
-"""`create_app()`: the REST app, whose lifespan also runs the gRPC server (one process)."""
+"""`create_app()`: the REST app, whose lifespan also runs the gRPC server (one process)
+and the stale reply sweeper."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 from chat_common.errors import install_error_handlers
@@ -16,6 +18,7 @@ from conversations import db
 from conversations.api.routes import router
 from conversations.grpc.server import GrpcServer
 from conversations.settings import Settings, get_settings
+from conversations.sweeper import sweep_stale_replies
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,9 +33,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
             app.state.pool, app.state.verifier = pool, verifier
             await grpc_server.start()
+            sweeper = asyncio.create_task(
+                sweep_stale_replies(
+                    pool,
+                    interval=settings.stale_reply_sweep_seconds,
+                    stale_seconds=settings.stale_reply_seconds,
+                ),
+                name="stale-reply-sweeper",
+            )
             try:
                 yield
             finally:
+                sweeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeper
                 await grpc_server.stop()
         finally:
             await pool.close()

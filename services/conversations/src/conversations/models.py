@@ -93,6 +93,12 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("conversation_id", "idempotency_key", name="uq_messages_idempotency"),
         sa.Index("ix_messages_conversation_seq", "conversation_id", "seq", unique=True),
+        # The stale reply sweeper (sweeper.py): in-progress rows by their last write.
+        sa.Index(
+            "ix_messages_in_progress_updated",
+            "updated_at",
+            postgresql_where=sa.text("status = 'in_progress'"),
+        ),
         sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
     )
@@ -116,6 +122,7 @@ class Message(SQLModel, table=True):
     # For an assistant reply started by StartTurn: the user message it answers.
     reply_to: UUID | None = Field(default=None)
     created_at: datetime | None = _timestamp()
+    # Moved by every update; a reply in progress that stops moving lost its agent.
     updated_at: datetime | None = _timestamp()
 
 

@@ -20,6 +20,11 @@ class Settings(TokenSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a stopping server lets in-flight requests finish.
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    # An in-progress reply not written for this long is marked interrupted: its agent died
+    # (a live one flushes every 0.5 s and gives up on a silent model after 60 s).
+    stale_reply_seconds: float = Field(default=300.0, gt=0)
+    # How often each replica looks for such replies.
+    stale_reply_sweep_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -135,6 +135,22 @@ WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s
 RETURNING {MESSAGE_COLS}
 """
 
+# Not scoped by user: the sweeper's maintenance statement (see sweeper.py). A reply still
+# `in_progress` but not written for `stale_seconds` lost its agent; it keeps its content.
+# SKIP LOCKED: rows another replica's sweep (or a live agent's write) holds are left to
+# them, so concurrent sweeps never wait on or deadlock with each other; a locked row is
+# re-checked on its newest version, so a reply written meanwhile is not touched.
+INTERRUPT_STALE_REPLIES = """
+WITH stale AS (
+  SELECT s.id FROM messages s
+  WHERE s.status = 'in_progress'
+    AND s.updated_at < now() - make_interval(secs => %(stale_seconds)s)
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE messages AS m SET status = 'interrupted', updated_at = now()
+FROM stale WHERE m.id = stale.id
+"""
+
 DELETE_MESSAGE = f"""
 DELETE FROM messages AS m USING conversations c
 WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s

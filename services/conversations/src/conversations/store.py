@@ -271,6 +271,13 @@ async def delete_message(
     await _found(db, sql.DELETE_MESSAGE, params, "message")
 
 
+async def interrupt_stale_replies(db: Connection, *, stale_seconds: float) -> int:
+    """Marks every user's in-progress replies not written for `stale_seconds` interrupted
+    (their agent died mid-turn); returns how many. Idempotent, safe to run concurrently."""
+    cursor = await _execute(db, sql.INTERRUPT_STALE_REPLIES, {"stale_seconds": stale_seconds})
+    return cursor.rowcount
+
+
 async def list_messages(
     db: Connection,
     *,

@@ -1,0 +1,201 @@
+"""Replies left `in_progress` by an agent that died mid-turn end as `interrupted`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat_testkit.processes import ServiceProcess, free_port
+from conversations import db, migrate, store
+from conversations.settings import Settings
+from conversations.sweeper import sweep_stale_replies
+
+if TYPE_CHECKING:
+    from chat_testkit.tokens import TestKeys
+
+    from services.conversations.tests.conftest import Rpc, User
+
+STALE_SECONDS = 300.0
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+        yield c
+
+
+async def age(conn: Conn, message_id: str, minutes: int = 10) -> None:
+    """What a dead agent leaves: a row nobody wrote for `minutes`."""
+    await conn.execute(
+        "UPDATE messages SET updated_at = now() - make_interval(mins => %s) WHERE id = %s",
+        (minutes, message_id),
+    )
+
+
+async def write(
+    rpc: Rpc, user: User, reply: pb.Message, content: str, status: str | None = None
+) -> pb.Message:
+    request = pb.UpdateMessageRequest(
+        conversation_id=reply.conversation_id, message_id=reply.id, content=content, status=status
+    )
+    result: pb.Message = await rpc(user, "UpdateMessage", request)
+    return result
+
+
+async def stored(rpc: Rpc, user: User, reply: pb.Message) -> pb.Message:
+    request = pb.GetMessageRequest(conversation_id=reply.conversation_id, message_id=reply.id)
+    result: pb.Message = await rpc(user, "GetMessage", request)
+    return result
+
+
+async def started_reply(rpc: Rpc, user: User, text: str = "") -> pb.Message:
+    conv = await rpc.conversation(user)
+    reply = (await rpc.turn(user, conv.id, "hi")).assistant_message
+    return await write(rpc, user, reply, content=text) if text else reply
+
+
+async def test_a_stale_reply_becomes_interrupted_with_its_text_kept(
+    rpc: Rpc, alice: User, conn: Conn
+) -> None:
+    reply = await started_reply(rpc, alice, "Half a rep")
+    await age(conn, reply.id)
+
+    assert await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS) >= 1
+
+    after = await stored(rpc, alice, reply)
+    assert (after.status, after.content) == ("interrupted", "Half a rep")
+
+
+async def test_a_reply_written_recently_is_left_in_progress(
+    rpc: Rpc, alice: User, conn: Conn
+) -> None:
+    reply = await started_reply(rpc, alice, "Still going")
+    await age(conn, reply.id, minutes=4)  # under STALE_SECONDS
+
+    await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
+
+    assert (await stored(rpc, alice, reply)).status == "in_progress"
+
+
+async def test_finished_replies_keep_their_status_however_old(
+    rpc: Rpc, alice: User, conn: Conn
+) -> None:
+    replies = [
+        await write(rpc, alice, await started_reply(rpc, alice), content="x", status=status)
+        for status in ("complete", "failed", "interrupted")
+    ]
+    for reply in replies:
+        await age(conn, reply.id)
+
+    await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
+
+    after = [(await stored(rpc, alice, r)).status for r in replies]
+    assert after == ["complete", "failed", "interrupted"]
+
+
+async def test_an_update_moves_updated_at(rpc: Rpc, alice: User, conn: Conn) -> None:
+    reply = await started_reply(rpc, alice)
+    await age(conn, reply.id)
+
+    await write(rpc, alice, reply, content="More")
+
+    cursor = await conn.execute(
+        "SELECT now() - updated_at < interval '1 minute' FROM messages WHERE id = %s",
+        (reply.id,),
+    )
+    assert await cursor.fetchone() == (True,)
+
+
+async def wait_for_status(rpc: Rpc, user: User, reply: pb.Message, status: str) -> pb.Message:
+    deadline = time.monotonic() + 10
+    while (current := await stored(rpc, user, reply)).status != status:
+        assert time.monotonic() < deadline, f"still {current.status}, expected {status}"
+        await asyncio.sleep(0.1)
+    return current
+
+
+async def test_the_service_process_sweeps_stale_replies_on_its_own(
+    database_url: str, test_keys: TestKeys, rpc: Rpc, alice: User, conn: Conn
+) -> None:
+    port = free_port()
+    env = {
+        **test_keys.env(),
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "GRPC_PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        "STALE_REPLY_SECONDS": "60",
+        "STALE_REPLY_SWEEP_SECONDS": "0.2",
+    }
+    ready_url = f"http://127.0.0.1:{port}/readyz"
+    process = ServiceProcess.python_module(
+        "conversations-sweeper", "conversations", env=env, ready_url=ready_url
+    )
+    with process:
+        reply = await started_reply(rpc, alice, "Cut off")
+        # Stale for this process (60 s), not for the default 300 s of the other sweepers.
+        await age(conn, reply.id, minutes=2)
+
+        after = await wait_for_status(rpc, alice, reply, "interrupted")
+
+    assert after.content == "Cut off"
+
+
+async def test_a_failed_sweep_is_logged_and_the_next_one_runs(
+    make_database: Callable[..., str],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = make_database("conversations_sweeper")  # no tables yet: sweeps fail
+    pool = db.create_pool(settings.model_copy(update={"database_url": url}))
+    await pool.open()
+    sweeper = asyncio.create_task(sweep_stale_replies(pool, interval=0.1, stale_seconds=60))
+    try:
+        with caplog.at_level(logging.ERROR, logger="conversations.sweeper"):
+            deadline = time.monotonic() + 10
+            while not caplog.records:
+                assert time.monotonic() < deadline, "no failed sweep was logged"
+                await asyncio.sleep(0.05)
+        await asyncio.to_thread(migrate.upgrade, url)
+        message_id = await insert_stale_reply(url)
+
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + 10
+            while await status_of(conn, message_id) != "interrupted":
+                assert not sweeper.done(), "the sweeper stopped after a failure"
+                assert time.monotonic() < deadline, "no sweep after the failed one"
+                await asyncio.sleep(0.05)
+    finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
+        await pool.close()
+    assert "sweeping stale in-progress replies failed" in caplog.records[0].getMessage()
+
+
+async def insert_stale_reply(url: str) -> uuid.UUID:
+    conversation_id, user_id, message_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO conversations (id, user_id) VALUES (%s, %s)", (conversation_id, user_id)
+        )
+        await conn.execute(
+            "INSERT INTO messages (id, conversation_id, user_id, role, content, status,"
+            " updated_at) VALUES (%s, %s, %s, 'assistant', 'Hi', 'in_progress',"
+            " now() - interval '1 hour')",
+            (message_id, conversation_id, user_id),
+        )
+    return message_id
+
+
+async def status_of(conn: Conn, message_id: uuid.UUID) -> object:
+    cursor = await conn.execute("SELECT status FROM messages WHERE id = %s", (message_id,))
+    row = await cursor.fetchone()
+    return row[0] if row else None
