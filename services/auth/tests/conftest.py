@@ -11,12 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from auth.keys import SigningKey
+from auth.keys import SigningKey, new_ed25519_pem
 from auth.main import create_app
 from auth.migrate import upgrade
 from auth.settings import Settings
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # Cheap argon2 where its cost is not what a test is about (production refuses these).
 CHEAP_HASHING = {
@@ -28,15 +26,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def new_pem() -> str:
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    return new_ed25519_pem().decode()
 
 
 @dataclass

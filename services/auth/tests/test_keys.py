@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from auth.keys import KeyConfigError, SigningKey, jwk_thumbprint, load_key_ring
+from auth.keys import KeyConfigError, SigningKey, jwk_thumbprint, load_key_ring, new_ed25519_pem
 from auth.settings import Settings
 from chat_common.errors import Unauthenticated
 from chat_common.settings import TokenSettings
@@ -75,17 +75,7 @@ def test_kid_is_the_rfc7638_thumbprint() -> None:
 
 
 def ed25519_pem() -> str:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    return new_ed25519_pem().decode()
 
 
 async def test_after_rotation_a_token_of_the_previous_key_still_verifies(

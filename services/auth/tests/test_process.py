@@ -15,13 +15,11 @@ import jwt
 import psycopg
 import pytest
 from alembic import command
-from auth.keys import KeyRing, SigningKey
+from auth.keys import KeyRing, SigningKey, new_ed25519_pem
 from auth.migrate import alembic_config, upgrade
 from chat_common.errors import Unauthenticated
 from chat_common.tokens import TokenVerifier
 from chat_testkit.processes import ServiceProcess, free_port
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 CHEAP_HASHING_ENV = {
     "PASSWORD_HASH_TIME_COST": "1",
@@ -54,15 +52,7 @@ def auth_process(database_url: str, port: int, **extra: str) -> ServiceProcess:
 
 
 def pem() -> str:
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+    return new_ed25519_pem().decode()
 
 
 def verifier_for(

@@ -155,17 +155,22 @@ def _dir_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def new_ed25519_pem() -> bytes:
+    """A fresh Ed25519 private key as unencrypted PKCS#8 PEM."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def ensure_dev_key(directory: Path) -> Path | None:
     """Generates one Ed25519 key in `directory` unless it already holds a *.pem file."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _dir_lock(directory):
         if any(directory.glob("*.pem")):
             return None
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        pem = new_ed25519_pem()
         path = directory / f"ed25519-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pem"
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
