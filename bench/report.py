@@ -115,7 +115,7 @@ def machine() -> dict[str, str]:
         "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
-        "nginx": _first_line(["nginx", "-v"]),
+        "nginx": _first_line(["nginx", "-v"]).removeprefix("nginx version: "),
         "load average at start": load,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
