@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
-from chat_common.tokens import TokenVerifier
+from chat_common.tokens import CachingVerifier, TokenVerifier
 from fastapi import FastAPI
 
 from auth.accounts import Accounts
 from auth.api.routes import router
+from auth.api.verify import VerifyRoute
 from auth.db import make_engine, make_sessions, ping
 from auth.keys import KeyRing, load_key_ring
 from auth.passwords import Passwords
@@ -95,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="auth", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
+    # Added last, so outermost: `/verify` is answered before the request id, routing and
+    # dependency layers (it echoes the request id itself). Tokens that verified once are
+    # reused until their exp (at most 60 s): one turn's requests repeat the same token.
+    app.add_middleware(VerifyRoute, verifier=CachingVerifier(verifier, ttl=60.0))
     install_error_handlers(app)
     app.include_router(router)
 
