@@ -13,7 +13,8 @@ from auth.models import User
 from auth.state import AuthState
 
 
-def get_state(request: Request) -> AuthState:
+async def get_state(request: Request) -> AuthState:
+    # async: a plain def dependency would run in a worker thread on every request.
     state: AuthState = request.app.state.auth
     return state
 

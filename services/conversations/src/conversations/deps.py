@@ -16,7 +16,8 @@ from conversations.settings import Settings
 from conversations.store import Connection
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
+    # async: a plain def dependency would run in a worker thread on every request.
     value: Settings = request.app.state.settings
     return value
 
