@@ -1,18 +1,20 @@
 """THE turn pipeline, shared by the REST send route and ChatKit.
 
     turn = await pipeline.start_turn(ctx, conversation_id, content)  # user message stored
-    async with pipeline.reply(ctx, turn.assistant_message) as events:
+    async with pipeline.reply(ctx, turn.assistant_message, history=turn.history) as events:
         async for event in events:  # ReplyDelta ... ReplyDone
             ...
 
 `start_turn` stores the user message and an empty `in_progress` assistant
-reply in one gRPC call (StartTurn), before the model is called. `reply` loads
-the latest HISTORY_LIMIT messages over gRPC, streams the model, keeps the
-stored reply current (content flushed in batches, off the hot path), and ends
-it `complete` (with usage) or `failed` (model error/timeout, partial text
-kept). If the consumer stops early, is cancelled, or never starts iterating,
-closing the stream stores the reply `interrupted` with its partial text; that
-last write is shielded from cancellation. Nothing is kept between requests.
+reply in one gRPC call (StartTurn), before the model is called; the same call
+returns the latest HISTORY_LIMIT messages the reply answers. `reply` sends that
+history to the model (later tool rounds, and replies started without it, load
+it with ListMessages), streams the model, keeps the stored reply current
+(content flushed in batches, off the hot path), and ends it `complete` (with
+usage) or `failed` (model error/timeout, partial text kept). If the consumer
+stops early, is cancelled, or never starts iterating, closing the stream stores
+the reply `interrupted` with its partial text; that last write is shielded from
+cancellation. Nothing is kept between requests.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -46,6 +48,9 @@ class StartedTurn:
     user_message: pb.Message
     assistant_message: pb.Message  # `in_progress`, empty; or the first reply when replayed
     replayed: bool  # the idempotency key was used before: nothing new was stored
+    # The latest HISTORY_LIMIT messages up to user_message, as StartTurn read them
+    # (None if the server sent none: `reply` then loads them itself).
+    history: list[pb.Message] | None = None
 
 
 @dataclass(slots=True)
@@ -125,15 +130,22 @@ class TurnPipeline:
         idempotency_key: str | None = None,
         payload_json: str = "",
     ) -> StartedTurn:
-        """Stores the user message and an empty reply (NotFound for a foreign conversation)."""
+        """Stores the user message and an empty reply (NotFound for a foreign conversation),
+        and reads the history the reply answers in the same call."""
         request = pb.StartTurnRequest(
             conversation_id=conversation_id,
             content=content,
             idempotency_key=idempotency_key,
             payload_json=payload_json,
+            history_limit=self.history_limit,
         )
         response = await self.conversations.start_turn(ctx.token, request)
-        return StartedTurn(response.user_message, response.assistant_message, response.replayed)
+        return StartedTurn(
+            response.user_message,
+            response.assistant_message,
+            response.replayed,
+            list(response.history) or None,  # never empty when sent: it ends with user_message
+        )
 
     async def start_reply(
         self, ctx: RequestContext, conversation_id: str, *, payload_json: str = ""
@@ -148,16 +160,28 @@ class TurnPipeline:
         )
         return await self.conversations.append_message(ctx.token, request)
 
-    def reply(self, ctx: RequestContext, assistant: pb.Message) -> ReplyStream:
-        """The model's reply into the stored `assistant` message, as events."""
-        return ReplyStream(self, ctx, assistant)
+    def reply(
+        self,
+        ctx: RequestContext,
+        assistant: pb.Message,
+        *,
+        history: Sequence[pb.Message] | None = None,
+    ) -> ReplyStream:
+        """The model's reply into the stored `assistant` message, as events. `history`:
+        the stored messages before `assistant` if already loaded (StartTurn's)."""
+        return ReplyStream(self, ctx, assistant, history)
 
-    async def history(self, ctx: RequestContext, before: pb.Message) -> list[dict[str, Any]]:
-        """The latest HISTORY_LIMIT messages before `before`, shaped for the model."""
-        page = await self.conversations.list_messages(
-            ctx.token, before.conversation_id, limit=self.history_limit, before=before.id
-        )
-        return model_messages(self.system_prompt, page.items)
+    async def history(
+        self, ctx: RequestContext, before: pb.Message, loaded: Sequence[pb.Message] | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest HISTORY_LIMIT messages before `before` (`loaded` if given: read from
+        the store in this turn already), shaped for the model."""
+        if loaded is None:
+            page = await self.conversations.list_messages(
+                ctx.token, before.conversation_id, limit=self.history_limit, before=before.id
+            )
+            loaded = page.items
+        return model_messages(self.system_prompt, loaded)
 
     async def wait_for_reply(self, ctx: RequestContext, assistant: pb.Message) -> pb.Message:
         """The final state of a reply another request is producing (idempotent replays).
@@ -203,10 +227,17 @@ class TurnPipeline:
 class ReplyStream:
     """Async iterator of ReplyEvents; `aclose()` (or `async with`) guarantees a final state."""
 
-    def __init__(self, pipeline: TurnPipeline, ctx: RequestContext, assistant: pb.Message) -> None:
+    def __init__(
+        self,
+        pipeline: TurnPipeline,
+        ctx: RequestContext,
+        assistant: pb.Message,
+        history: Sequence[pb.Message] | None,
+    ) -> None:
         self._pipeline = pipeline
         self._ctx = ctx
         self._writer = _ReplyWriter(pipeline, ctx, assistant)
+        self._history = history  # for the first model call only
         self._events = self._run()
 
     def __aiter__(self) -> AsyncIterator[ReplyEvent]:
@@ -240,7 +271,8 @@ class ReplyStream:
                 calls: list[ToolCall] = []
                 try:
                     offer = pipeline.tools is not None and rounds < pipeline.max_tool_rounds
-                    messages = await pipeline.history(ctx, writer.message)
+                    loaded, self._history = self._history, None
+                    messages = await pipeline.history(ctx, writer.message, loaded)
                     tools = pipeline.tools.specs() if offer and pipeline.tools else ()
                     stream = pipeline.model.stream(messages, tools=tools)
                     async with contextlib.aclosing(stream) as events:

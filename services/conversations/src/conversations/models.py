@@ -175,6 +175,8 @@ class Turn:
     user_message: MessageRecord
     assistant_message: MessageRecord | None
     replayed: bool
+    # The latest messages up to user_message, oldest first (None: not asked for).
+    history: list[MessageRecord] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """The SQL behind `store.py`: every operation is ONE statement (one round trip, its own
-transaction, the connection is in autocommit). Every statement is scoped by user id and
+transaction, the connection is in autocommit; TURN_HISTORY rides in START_TURN's round
+trip and transaction). Every statement is scoped by user id and
 ignores soft-deleted conversations. JSON columns are read as text, so gRPC passes them
 through without decoding and re-encoding.
 
@@ -109,6 +110,24 @@ WHERE {LIVE_CONV} AND m.conversation_id = %(conversation_id)s
   AND (m.idempotency_key = %(idempotency_key)s OR m.reply_to = (
     SELECT k.id FROM messages k
     WHERE k.conversation_id = %(conversation_id)s AND k.idempotency_key = %(idempotency_key)s))
+ORDER BY m.seq
+"""
+
+# The history a turn's reply answers: the latest messages up to and including its user
+# message (the new one, or the replayed one its idempotency key names), oldest first.
+# START_TURN's companion in one pipelined batch (see store.start_turn): a statement of its
+# own, so its snapshot is taken after START_TURN got the conversation's lock and sees every
+# turn committed before (a CTE of START_TURN would read the older snapshot of its start).
+TURN_HISTORY = f"""
+SELECT {MESSAGE_COLS}
+FROM conversations c
+JOIN messages u ON u.conversation_id = c.id
+  AND (u.id = %(user_message_id)s OR u.idempotency_key = %(idempotency_key)s)
+CROSS JOIN LATERAL (
+  SELECT * FROM messages m WHERE m.conversation_id = c.id AND m.seq <= u.seq
+  ORDER BY m.seq DESC LIMIT %(history_limit)s
+) m
+WHERE {LIVE_CONV}
 ORDER BY m.seq
 """
 

@@ -3,13 +3,15 @@
 Rules live here once: every query is scoped by `user_id` (someone else's conversation
 is NotFound, like a missing or deleted one), input limits, ordering by `seq`,
 idempotent turn starts. Each function runs one SQL statement (see `sql.py`) on a
-connection in autocommit mode, so it is its own short transaction.
+connection in autocommit mode, so it is its own short transaction (a turn start that
+also reads its history pipelines two statements in one round trip and transaction).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 from uuid import UUID
 
@@ -175,15 +177,20 @@ async def start_turn(
     max_chars: int,
     idempotency_key: str | None = None,
     payload_json: str | None = None,
+    history_limit: int = 0,
+    max_history: int = 100,
 ) -> Turn:
     """The user message and an empty in-progress assistant reply, stored together.
 
     A key already used in this conversation with the same content stores nothing and
-    returns the first pair (`replayed`); with other content it is a Conflict.
+    returns the first pair (`replayed`); with other content it is a Conflict. With a
+    `history_limit` the turn also carries the latest messages up to its user message.
     """
     check_content(content, user_authored=True, max_chars=max_chars)
     if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_CHARS:
         raise InvalidInput(f"idempotency key must be 1..{IDEMPOTENCY_KEY_MAX_CHARS} chars")
+    if history_limit:
+        check_limit(history_limit, max_history)
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
@@ -193,18 +200,37 @@ async def start_turn(
         "payload": valid_json(payload_json, dict, "payload"),
         "idempotency_key": idempotency_key,
         "auto_title": auto_title(content),
+        "history_limit": history_limit,
     }
-    rows = await (await _execute(db, sql.START_TURN, params)).fetchall()
+    rows, history_rows = await _turn_rows(db, params, with_history=history_limit > 0)
+    history = [_message(row) for row in history_rows] if history_limit else None
     if rows:
         first, second = (_message(row) for row in rows)
         user, assistant = (first, second) if first.role == "user" else (second, first)
-        return Turn(user_message=user, assistant_message=assistant, replayed=False)
+        return Turn(user_message=user, assistant_message=assistant, replayed=False, history=history)
     if idempotency_key is None:
         raise NotFound("conversation not found")
-    return await _replay(db, params, content)
+    return await _replay(db, params, content, history)
 
 
-async def _replay(db: Connection, params: Mapping[str, Any], content: str) -> Turn:
+async def _turn_rows(
+    db: Connection, params: Mapping[str, Any], *, with_history: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """START_TURN's rows, and TURN_HISTORY's when asked. Both statements go in one
+    pipelined round trip with no Sync between them: one implicit transaction, so the
+    history is read while the turn still holds its conversation's lock."""
+    if not with_history:
+        return await (await _execute(db, sql.START_TURN, params)).fetchall(), []
+    with _domain_errors():
+        async with db.pipeline():
+            turn = await db.execute(sql.START_TURN, params)
+            history = await db.execute(sql.TURN_HISTORY, params)
+    return await turn.fetchall(), await history.fetchall()
+
+
+async def _replay(
+    db: Connection, params: Mapping[str, Any], content: str, history: list[MessageRecord] | None
+) -> Turn:
     rows = await (await _execute(db, sql.TURN_REPLAY, params)).fetchall()
     messages = [_message(row) for row in rows]
     user = next((m for m in messages if m.idempotency_key == params["idempotency_key"]), None)
@@ -213,7 +239,7 @@ async def _replay(db: Connection, params: Mapping[str, Any], content: str) -> Tu
     if user.content != content:
         raise Conflict("this idempotency key was already used with different content")
     assistant = next((m for m in messages if m is not user), None)
-    return Turn(user_message=user, assistant_message=assistant, replayed=True)
+    return Turn(user_message=user, assistant_message=assistant, replayed=True, history=history)
 
 
 async def update_message(
@@ -330,14 +356,19 @@ def _history_statement(
 # ------------------------------------------------------------------------------- helpers
 
 
-async def _execute(db: Connection, query: str, params: Mapping[str, Any]) -> Rows:
+@contextmanager
+def _domain_errors() -> Iterator[None]:
     try:
-        cursor: Rows = await db.execute(query, params)
+        yield
     except pg_errors.UniqueViolation as exc:
         raise Conflict("already exists") from exc
     except DataError as exc:  # a value Postgres cannot store (e.g. out of range)
         raise InvalidInput("invalid value") from exc
-    return cursor
+
+
+async def _execute(db: Connection, query: str, params: Mapping[str, Any]) -> Rows:
+    with _domain_errors():
+        return await db.execute(query, params)
 
 
 async def _one_or_none(

@@ -104,7 +104,7 @@ async def _json_turn(pipeline: TurnPipeline, ctx: RequestContext, turn: StartedT
         failed = "the model failed" if final.status == "failed" else None
         return _turn_answer(turn.user_message, final, failed, timeout=False)
     done: ReplyDone | None = None
-    async with pipeline.reply(ctx, turn.assistant_message) as events:
+    async with pipeline.reply(ctx, turn.assistant_message, history=turn.history) as events:
         async for event in events:
             if isinstance(event, ReplyDone):
                 done = event
@@ -153,7 +153,9 @@ def _sse_event(event: ReplyEvent) -> bytes:
 
 
 def _event_stream(pipeline: TurnPipeline, ctx: RequestContext, turn: StartedTurn) -> Response:
-    reply = None if turn.replayed else pipeline.reply(ctx, turn.assistant_message)
+    reply = (
+        None if turn.replayed else pipeline.reply(ctx, turn.assistant_message, history=turn.history)
+    )
 
     async def events() -> AsyncIterator[bytes]:
         yield _sse("user_message", message_dict(turn.user_message))

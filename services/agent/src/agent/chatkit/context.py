@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from chat.conversations.v1 import conversations_pb2 as pb
 from chatkit.types import ThreadMetadata
 
 from agent.context import RequestContext
+from agent.turns import StartedTurn
 
 
 @dataclass(slots=True)
@@ -23,8 +23,9 @@ class ChatContext:
     threads: dict[str, ThreadMetadata] = field(default_factory=dict)
     # Thread ids generated in this request and not yet created.
     new_threads: set[str] = field(default_factory=set)
-    # User item id -> the `in_progress` assistant message StartTurn stored with it.
-    replies: dict[str, pb.Message] = field(default_factory=dict)
+    # User item id -> its turn: the `in_progress` reply StartTurn stored with it, and
+    # the history that reply answers (read by the same call).
+    replies: dict[str, StartedTurn] = field(default_factory=dict)
     # Items `respond` already stored in their final state (the SDK's save is skipped).
     stored_items: set[str] = field(default_factory=set)
 

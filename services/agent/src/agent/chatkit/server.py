@@ -117,13 +117,16 @@ class ChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         if input_user_message is None:
             return
-        reply = context.replies.pop(input_user_message.id, None)
-        if reply is None:  # a retry: the user message is stored, its old reply was removed
+        turn = context.replies.pop(input_user_message.id, None)
+        if turn is None:  # a retry: the user message is stored, its old reply was removed
             reply = await self.store.pipeline.start_reply(context.auth, thread.id)
+            history = None  # the pipeline loads it
+        else:
+            reply, history = turn.assistant_message, turn.history
         # An item is shown from its first word: a step that only calls tools stays hidden.
         item: AssistantMessageItem | None = None
         # Entered first: whatever fails from here on, the stored reply gets a final state.
-        async with self.store.pipeline.reply(context.auth, reply) as events:
+        async with self.store.pipeline.reply(context.auth, reply, history=history) as events:
             if thread.title is None:
                 await self._take_generated_title(thread, context)
             async for event in events:

@@ -190,7 +190,7 @@ class ConversationsStore(Store[ChatContext]):
         # The stored message's id is the item's id from now on (the SDK sends this same object
         # to the client and to `respond` next).
         item.id = turn.user_message.id
-        context.replies[item.id] = turn.assistant_message
+        context.replies[item.id] = turn
 
     async def get_message(self, thread_id: str, item_id: str, context: ChatContext) -> pb.Message:
         async with _not_found_as_sdk_error("item", thread_id, item_id):

@@ -122,9 +122,13 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 max_chars=self._max_chars,
                 idempotency_key=key,
                 payload_json=request.payload_json,
+                history_limit=request.history_limit,  # 0 (unset): no history
+                max_history=GRPC_MAX_HISTORY,
             )
         response = pb.StartTurnResponse(
-            user_message=message_pb(turn.user_message), replayed=turn.replayed
+            user_message=message_pb(turn.user_message),
+            replayed=turn.replayed,
+            history=[message_pb(m) for m in turn.history or ()],
         )
         if turn.assistant_message is not None:
             response.assistant_message.CopyFrom(message_pb(turn.assistant_message))

@@ -128,26 +128,30 @@ class AppendMessageRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., status: _Optional[str] = ..., tool_calls_json: _Optional[str] = ..., payload_json: _Optional[str] = ..., id: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
 
 class StartTurnRequest(_message.Message):
-    __slots__ = ("conversation_id", "content", "idempotency_key", "payload_json")
+    __slots__ = ("conversation_id", "content", "idempotency_key", "payload_json", "history_limit")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     content: str
     idempotency_key: str
     payload_json: str
-    def __init__(self, conversation_id: _Optional[str] = ..., content: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., payload_json: _Optional[str] = ...) -> None: ...
+    history_limit: int
+    def __init__(self, conversation_id: _Optional[str] = ..., content: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., payload_json: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
 
 class StartTurnResponse(_message.Message):
-    __slots__ = ("user_message", "assistant_message", "replayed")
+    __slots__ = ("user_message", "assistant_message", "replayed", "history")
     USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     user_message: Message
     assistant_message: Message
     replayed: bool
-    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[Message]
+    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ..., replayed: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[Message, _Mapping]]] = ...) -> None: ...
 
 class UpdateMessageRequest(_message.Message):
     __slots__ = ("conversation_id", "message_id", "content", "status", "tool_calls_json", "payload_json", "usage")

@@ -136,7 +136,9 @@ class ConversationsServiceServicer:
         """Starts a turn atomically: stores the user message and an empty
         `in_progress` assistant reply in one transaction. With an idempotency key
         that was already used with the same content it stores nothing and returns
-        the existing pair with `replayed` set.
+        the existing pair with `replayed` set. With `history_limit` it also returns
+        the history the reply answers, read in the same round trip (the agent then
+        needs no ListMessages before its first model call).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

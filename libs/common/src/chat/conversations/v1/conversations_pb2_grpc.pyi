@@ -51,7 +51,9 @@ class ConversationsServiceStub:
     """Starts a turn atomically: stores the user message and an empty
     `in_progress` assistant reply in one transaction. With an idempotency key
     that was already used with the same content it stores nothing and returns
-    the existing pair with `replayed` set.
+    the existing pair with `replayed` set. With `history_limit` it also returns
+    the history the reply answers, read in the same round trip (the agent then
+    needs no ListMessages before its first model call).
     """
     UpdateMessage: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.UpdateMessageRequest, _conversations_pb2.Message]
     """Updates a message in place (a streaming reply, feedback, ChatKit payload)."""
@@ -78,7 +80,9 @@ class ConversationsServiceAsyncStub(ConversationsServiceStub):
     """Starts a turn atomically: stores the user message and an empty
     `in_progress` assistant reply in one transaction. With an idempotency key
     that was already used with the same content it stores nothing and returns
-    the existing pair with `replayed` set.
+    the existing pair with `replayed` set. With `history_limit` it also returns
+    the history the reply answers, read in the same round trip (the agent then
+    needs no ListMessages before its first model call).
     """
     UpdateMessage: _aio.UnaryUnaryMultiCallable[_conversations_pb2.UpdateMessageRequest, _conversations_pb2.Message]  # type: ignore[assignment]
     """Updates a message in place (a streaming reply, feedback, ChatKit payload)."""
@@ -144,7 +148,9 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
         """Starts a turn atomically: stores the user message and an empty
         `in_progress` assistant reply in one transaction. With an idempotency key
         that was already used with the same content it stores nothing and returns
-        the existing pair with `replayed` set.
+        the existing pair with `replayed` set. With `history_limit` it also returns
+        the history the reply answers, read in the same round trip (the agent then
+        needs no ListMessages before its first model call).
         """
 
     @_abc_1.abstractmethod
