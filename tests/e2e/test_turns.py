@@ -42,16 +42,18 @@ async def test_sse_chunks_arrive_before_the_reply_is_finished(gateway: GatewayCl
     assert "".join(d.data["text"] for d in deltas) == stream.events[-1].data["content"]
 
 
-async def _traced_turn(gateway: GatewayClient) -> str:
+async def _traced_turn(gateway: GatewayClient, *, foreign: bool = False) -> str:
+    """A turn sent with its own request id (`foreign`: into another user's conversation)."""
     user = await gateway.sign_up()
-    conversation = await gateway.create_conversation(user)
+    owner = await gateway.sign_up() if foreign else user
+    conversation = await gateway.create_conversation(owner)
     request_id = f"e2e-{uuid.uuid4().hex}"
     response = await gateway.http.post(
         f"/api/chat/conversations/{conversation['id']}/messages",
         json={"content": "trace me"},
         headers={**user.headers, "X-Request-ID": request_id},
     )
-    assert response.status_code == 201
+    assert response.status_code == (404 if foreign else 201)
     assert response.headers["x-request-id"] == request_id
     await asyncio.sleep(0.3)  # lines are written as they come; give slow cores a moment
     return request_id
@@ -61,8 +63,11 @@ async def test_the_request_id_is_echoed_and_logged_by_every_process_of_the_turn(
     gateway: GatewayClient, stack: Stack
 ) -> None:
     request_id = await _traced_turn(gateway)
-    for process in ("gateway", "auth", "agent", "conversations"):
+    for process in ("gateway", "auth", "agent"):
         assert request_id in stack.log_path(process).read_text(), f"not in the {process} log"
+    # Conversations logs its successful calls at DEBUG only; a refused one (NOT_FOUND) at INFO.
+    refused = await _traced_turn(gateway, foreign=True)
+    assert refused in stack.log_path("conversations").read_text(), "not in the conversations log"
 
 
 async def test_a_request_id_is_generated_when_absent(gateway: GatewayClient) -> None:
