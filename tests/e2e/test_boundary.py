@@ -8,6 +8,7 @@ import pytest
 from devstack import Stack
 
 from tests.helpers.gateway import GatewayClient
+from tests.helpers.logs import log_line
 
 
 async def test_healthz_answers_json(gateway: GatewayClient) -> None:
@@ -57,7 +58,7 @@ async def test_a_forged_x_user_id_is_replaced_by_the_verified_one(
     )
     assert response.status_code == 200
     assert bobs["id"] not in [c["id"] for c in response.json()["items"]]
-    access_line = _log_line(stack, "gateway", request_id)
+    access_line = await log_line(stack, "gateway", request_id)
     assert f"user={alice.id}" in access_line, access_line
     without_token = await gateway.http.get("/api/chat/conversations", headers={"X-User-Id": bob.id})
     assert without_token.status_code == 401
@@ -93,9 +94,3 @@ async def test_another_users_conversation_is_not_found_through_the_gateway(
     listed = (await gateway.http.get("/api/chat/conversations", headers=bob.headers)).json()
     assert conversation["id"] not in [c["id"] for c in listed["items"]]
     assert await gateway.messages(alice, conversation["id"]) == []
-
-
-def _log_line(stack: Stack, process: str, needle: str) -> str:
-    lines = [line for line in stack.log_path(process).read_text().splitlines() if needle in line]
-    assert lines, f"{needle} not in {stack.log_path(process)}"
-    return lines[-1]
