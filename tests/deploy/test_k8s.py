@@ -151,8 +151,19 @@ def test_shared_config_names_are_all_read_by_some_service() -> None:
     config = env_file("config.env")
     assert config["ENVIRONMENT"] == "production" and config["HOST"] == "0.0.0.0"
     conversations = SERVICES_BY_NAME["conversations"]
-    assert config["CONVERSATIONS_GRPC_TARGET"] == f"conversations:{conversations.grpc_port}"
+    target = f"dns:///conversations-grpc:{conversations.grpc_port}"
+    assert config["CONVERSATIONS_GRPC_TARGET"] == target
     assert config["AUTH_JWKS_URL"] == "http://auth:8001/.well-known/jwks.json"
+
+
+def test_the_agent_reaches_every_conversations_pod_through_a_headless_service(
+    base: list[dict[str, Any]],
+) -> None:
+    service = find(base, "Service", "conversations-grpc")["spec"]
+    assert service["clusterIP"] == "None", "a ClusterIP would pin each gRPC channel to one pod"
+    assert service["selector"] == {"app.kubernetes.io/name": "conversations"}
+    port = SERVICES_BY_NAME["conversations"].grpc_port
+    assert [p["port"] for p in service["ports"]] == [port]
 
 
 @BY_NAME

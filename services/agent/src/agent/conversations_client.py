@@ -21,6 +21,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 Resp = TypeVar("Resp")
 
 _CHANNEL_OPTIONS = [
+    # With a name that resolves to several addresses (a Kubernetes headless Service,
+    # `dns:///conversations-grpc:50051`) calls spread over all of them, not one pod.
+    ("grpc.lb_policy_name", "round_robin"),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 32 * 1024 * 1024),
