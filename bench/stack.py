@@ -67,6 +67,7 @@ class BenchStack:
             log_dir=self.log_dir,
             auth_rate=UNLIMITED,
             send_rate=UNLIMITED,
+            chatkit_rate=UNLIMITED,
             offline_model=True,
             service_env=SERVICE_ENV,
         )

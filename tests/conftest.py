@@ -66,6 +66,7 @@ def stack(
         cors_allowed_origins=f"{ALLOWED_ORIGIN}, {OTHER_ALLOWED_ORIGIN}",
         auth_rate=UNLIMITED,
         send_rate=UNLIMITED,
+        chatkit_rate=UNLIMITED,
         offline_model=True,
         service_env={"auth": FAST_HASHING},
     )

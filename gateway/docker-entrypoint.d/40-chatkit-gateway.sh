@@ -29,13 +29,14 @@ if [ "${GATEWAY_UPSTREAM_RESOLVE:-off}" = "on" ]; then
 fi
 
 # Retry-After for the gateway's own 429s: unless set, the seconds until the bucket of
-# AUTH_RATE_LIMIT / SEND_RATE_LIMIT (nginx rates: 10r/m, 5r/s) has room again.
+# AUTH_RATE_LIMIT / SEND_RATE_LIMIT / CHATKIT_RATE_LIMIT (nginx rates: 10r/m, 5r/s) has room again.
 retry_after() {
     echo "$1" | awk -F'r/' '$1 > 0 { w = ($2 == "m") ? 60 : 1; s = int((w + $1 - 1) / $1); print (s < 1) ? 1 : s }'
 }
 : "${AUTH_RETRY_AFTER:=$(retry_after "${AUTH_RATE_LIMIT:-}")}"
 : "${SEND_RETRY_AFTER:=$(retry_after "${SEND_RATE_LIMIT:-}")}"
-export AUTH_RETRY_AFTER SEND_RETRY_AFTER
+: "${CHATKIT_RETRY_AFTER:=$(retry_after "${CHATKIT_RATE_LIMIT:-}")}"
+export AUTH_RETRY_AFTER SEND_RETRY_AFTER CHATKIT_RETRY_AFTER
 
 names=$(env | sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
 envsubst "$names" <"$template" >"$out"

@@ -22,7 +22,7 @@ from tests.deploy.support import (
 DOCKERFILE = ROOT / "gateway" / "Dockerfile"
 ENTRYPOINT = ROOT / "gateway" / "docker-entrypoint.d" / "40-chatkit-gateway.sh"
 # Worked out by the entrypoint from the rates when not set.
-COMPUTED = {"AUTH_RETRY_AFTER", "SEND_RETRY_AFTER"}
+COMPUTED = {"AUTH_RETRY_AFTER", "SEND_RETRY_AFTER", "CHATKIT_RETRY_AFTER"}
 # Differ from devstack on purpose: container paths and compose service names.
 IMAGE_SPECIFIC = {
     "STATIC_ROOT",

@@ -232,7 +232,11 @@ def test_gateway_settings_fill_the_template_and_point_at_the_services(
     base: list[dict[str, Any]],
 ) -> None:
     values = dockerfile_env(parse_dockerfile(GATEWAY_DOCKERFILE)) | env_file("gateway.env")
-    assert template_placeholders() - set(values) <= {"AUTH_RETRY_AFTER", "SEND_RETRY_AFTER"}
+    assert template_placeholders() - set(values) <= {
+        "AUTH_RETRY_AFTER",
+        "SEND_RETRY_AFTER",
+        "CHATKIT_RETRY_AFTER",
+    }
     for name in ("auth", "conversations", "agent"):
         assert values[f"{name.upper()}_UPSTREAM"] == f"{name}:{SERVICES_BY_NAME[name].port}"
     # nginx's resolver ignores the cluster's search domains: keep the Services' stable IPs.

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from devstack import RateLimit, Stack
 
 from tests.conftest import ALLOWED_ORIGIN
-from tests.helpers.gateway import PASSWORD, GatewayClient
+from tests.helpers.gateway import PASSWORD, GatewayClient, User
 
 
 @pytest.fixture(scope="module")
 def strict_gateway_url(stack: Stack) -> Iterator[str]:
     """A second nginx in front of the same services, with tiny limits."""
     with stack.extra_gateway(
-        auth_rate=RateLimit("2r/m", burst=2), send_rate=RateLimit("2r/m", burst=1)
+        auth_rate=RateLimit("2r/m", burst=2),
+        send_rate=RateLimit("2r/m", burst=1),
+        chatkit_rate=RateLimit("2r/m", burst=1),
     ) as url:
         yield url
 
@@ -66,6 +69,29 @@ async def test_sends_are_limited_per_user(gateway: GatewayClient, strict_gateway
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.json()["detail"]
     assert other_user.status_code == 201, "one user's sends must not limit another's"
+
+
+async def test_chatkit_requests_are_limited_per_user(
+    gateway: GatewayClient, strict_gateway_url: str
+) -> None:
+    alice, bob = await gateway.sign_up(), await gateway.sign_up()
+    threads_list = {"type": "threads.list", "params": {}}
+
+    async def chatkit(client: GatewayClient, user: User) -> httpx.Response:
+        return await client.http.post(
+            "/chatkit", json=threads_list, headers={**user.headers, "Origin": ALLOWED_ORIGIN}
+        )
+
+    async with GatewayClient(strict_gateway_url) as strict:
+        first = [(await chatkit(strict, alice)).status_code for _ in range(2)]
+        limited = await chatkit(strict, alice)
+        other_user = await chatkit(strict, bob)
+    assert first == [200, 200]
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "30"  # 2r/m: a request every 30 s
+    assert limited.json()["detail"]
+    assert limited.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert other_user.status_code == 200, "one user's ChatKit calls must not limit another's"
 
 
 async def test_a_login_throttled_by_auth_keeps_its_single_retry_after(

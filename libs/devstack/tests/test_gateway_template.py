@@ -30,6 +30,7 @@ def _settings(tmp_path: Path) -> GatewaySettings:
         cors_allowed_origins="http://localhost:3000, https://app.example.com",
         auth_rate=RateLimit("10r/m", burst=20),
         send_rate=RateLimit("5r/s", burst=10),
+        chatkit_rate=RateLimit("120r/m", burst=40),
     )
 
 

@@ -12,6 +12,8 @@ from devstack.processes import free_port
 SERVICES = ("auth", "conversations", "agent", "offline-model")
 DEFAULT_AUTH_RATE = RateLimit("10r/m", burst=20)
 DEFAULT_SEND_RATE = RateLimit("30r/m", burst=10)
+# ChatKit UIs also list threads and items through /chatkit: more room than sends.
+DEFAULT_CHATKIT_RATE = RateLimit("120r/m", burst=40)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class StackConfig:
     cors_allowed_origins: str = "http://localhost:3000"
     auth_rate: RateLimit = DEFAULT_AUTH_RATE
     send_rate: RateLimit = DEFAULT_SEND_RATE
+    chatkit_rate: RateLimit = DEFAULT_CHATKIT_RATE
     # Offline model speed (tokens per second, 0 = instant); markers in a message override it.
     model_tokens_per_second: float = 0.0
     # Start the offline model and point the agent at it; None: when OPENAI_API_KEY is unset.

@@ -30,6 +30,9 @@ TEMPLATE_VARIABLES: dict[str, str] = {
     "SEND_RATE_LIMIT": "30r/m",
     "SEND_RATE_BURST": "10",
     "SEND_RETRY_AFTER": "2",
+    "CHATKIT_RATE_LIMIT": "120r/m",
+    "CHATKIT_RATE_BURST": "40",
+    "CHATKIT_RETRY_AFTER": "1",
     "NGINX_WORKER_PROCESSES": "auto",
     "NGINX_PID_FILE": "/tmp/nginx.pid",
     "NGINX_TEMP_DIR": "/tmp",
@@ -94,6 +97,7 @@ class GatewaySettings:
     cors_allowed_origins: str
     auth_rate: RateLimit
     send_rate: RateLimit
+    chatkit_rate: RateLimit
     host: str = "127.0.0.1"
     worker_processes: str = "1"
 
@@ -112,6 +116,9 @@ class GatewaySettings:
             "SEND_RATE_LIMIT": self.send_rate.rate,
             "SEND_RATE_BURST": str(self.send_rate.burst),
             "SEND_RETRY_AFTER": str(self.send_rate.retry_after),
+            "CHATKIT_RATE_LIMIT": self.chatkit_rate.rate,
+            "CHATKIT_RATE_BURST": str(self.chatkit_rate.burst),
+            "CHATKIT_RETRY_AFTER": str(self.chatkit_rate.retry_after),
             "NGINX_WORKER_PROCESSES": self.worker_processes,
             "NGINX_PID_FILE": str(workdir / "nginx.pid"),
             "NGINX_TEMP_DIR": str(workdir / "tmp"),

@@ -130,6 +130,7 @@ class Stack:
         *,
         auth_rate: RateLimit | None = None,
         send_rate: RateLimit | None = None,
+        chatkit_rate: RateLimit | None = None,
         cors_allowed_origins: str | None = None,
     ) -> Iterator[str]:
         """A second nginx in front of the same services with other limits; yields its URL."""
@@ -139,6 +140,7 @@ class Stack:
             port=free_port(),
             auth_rate=auth_rate or base.auth_rate,
             send_rate=send_rate or base.send_rate,
+            chatkit_rate=chatkit_rate or base.chatkit_rate,
             cors_allowed_origins=cors_allowed_origins or base.cors_allowed_origins,
         )
         process = self._gateway(f"gateway-{settings.port}", settings).start()
@@ -249,6 +251,7 @@ class Stack:
             cors_allowed_origins=cfg.cors_allowed_origins,
             auth_rate=cfg.auth_rate,
             send_rate=cfg.send_rate,
+            chatkit_rate=cfg.chatkit_rate,
             worker_processes=cfg.gateway_workers,
         )
 
