@@ -24,6 +24,10 @@ _CHANNEL_OPTIONS = [
     # With a name that resolves to several addresses (a Kubernetes headless Service,
     # `dns:///conversations-grpc:50051`) calls spread over all of them, not one pod.
     ("grpc.lb_policy_name", "round_robin"),
+    # A restarted conversations service is found again within ~2 s (the default backoff
+    # grows to minutes, during which every call would fail fast).
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 32 * 1024 * 1024),
@@ -49,7 +53,11 @@ class ConversationsClient:
     async def _call(self, rpc: Callable[..., Awaitable[Resp]], request: object, token: str) -> Resp:
         metadata = (("authorization", f"Bearer {token}"), ("x-request-id", request_id_var.get()))
         try:
-            return await rpc(request, metadata=metadata, timeout=self._deadline)
+            # wait_for_ready: while the backends reconnect, a call waits (within its
+            # deadline) instead of failing at once.
+            return await rpc(
+                request, metadata=metadata, timeout=self._deadline, wait_for_ready=True
+            )
         except grpc.aio.AioRpcError as exc:
             raise from_grpc(exc.code(), exc.details()) from None
 
