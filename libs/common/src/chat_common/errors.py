@@ -46,6 +46,13 @@ class Unauthenticated(DomainError):
     default_headers = {"WWW-Authenticate": "Bearer"}  # RFC 6750: what a 401 asks for
 
 
+class PermissionDenied(DomainError):
+    """A verified caller asking for something its identity may not do (an agent-only RPC
+    with a user token). Never used for another user's data: that is NotFound."""
+
+    status, grpc_code, default_message = 403, grpc.StatusCode.PERMISSION_DENIED, "forbidden"
+
+
 class RateLimited(DomainError):
     status, grpc_code = 429, grpc.StatusCode.RESOURCE_EXHAUSTED
     default_message = "too many requests"
@@ -73,6 +80,7 @@ GRPC_TO_ERROR: dict[grpc.StatusCode, type[DomainError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: Conflict,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.DEADLINE_EXCEEDED: UpstreamTimeout,
 }
 
