@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,8 @@ class TokenSettings(ServiceSettings):
     auth_jwks: str | None = None
     jwt_issuer: str = "chatkit-backend"
     jwt_audience: str = "chatkit-backend"
+    # Audience of service tokens (auth's client-credentials grant); never the users' one.
+    service_token_audience: str = "chat-internal"
     # Comma-separated, fixed by configuration (RFC 8725): never taken from a token.
     jwt_algorithms: str = "EdDSA,RS256"
     jwt_leeway_seconds: float = 30.0
@@ -38,6 +41,12 @@ class TokenSettings(ServiceSettings):
     def _has_a_key_source(self) -> TokenSettings:
         if not self.auth_jwks_url and not self.auth_jwks:
             raise ValueError("set AUTH_JWKS_URL (or AUTH_JWKS) so access tokens can be verified")
+        url = self.auth_jwks_url
+        if self.environment == "production" and url and not trusted_jwks_url(url):
+            raise ValueError(
+                "AUTH_JWKS_URL must be https, or plain http to an internal host"
+                " (loopback, a single-label or cluster-local name), in production"
+            )
         return self
 
     def token_verifier(self) -> TokenVerifier:
@@ -48,7 +57,26 @@ class TokenSettings(ServiceSettings):
             jwks_url=self.auth_jwks_url,
             jwks=self.auth_jwks,
             leeway=self.jwt_leeway_seconds,
+            service_audience=self.service_token_audience,
         )
+
+
+_INTERNAL_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".internal")
+
+
+def trusted_jwks_url(url: str) -> bool:
+    """Whether keys fetched from `url` can be trusted: TLS, or a hop that never leaves the
+    private network (the auth service by its internal name). A JWKS over plain http
+    across the internet would let anyone on the path mint tokens."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https":
+        return bool(host)
+    if parts.scheme != "http" or not host:
+        return False
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return True
+    return "." not in host or host.endswith(_INTERNAL_SUFFIXES)
 
 
 def async_database_url(url: str) -> str:
