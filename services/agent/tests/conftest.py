@@ -12,6 +12,7 @@ extra env), `agent` (Chat Completions style, HISTORY_LIMIT=6, 2 s model timeout)
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -37,12 +38,50 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)  # the settings it was started with
 
 
+AGENT_CLIENT_SECRET = secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="session")
+def auth_service(
+    make_database: Callable[..., str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The real auth service: it gives the agent its service token (client credentials)."""
+    env = {
+        "DATABASE_URL": make_database("agent_test_auth"),
+        "JWT_KEYS_DIR": str(tmp_path_factory.mktemp("auth-keys")),
+        "AGENT_CLIENT_SECRET": AGENT_CLIENT_SECRET,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "auth.migrate"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    process = ServiceProcess.python_module(
+        "agent-tests-auth",
+        "auth",
+        env={**env, "PORT": str(port), "LOG_LEVEL": "WARNING"},
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    )
+    with process:
+        yield Service(process, f"http://127.0.0.1:{port}", env=env)
+
+
 @pytest.fixture(scope="session")
 def conversations_service(
-    make_database: Callable[..., str], test_keys: TestKeys
+    make_database: Callable[..., str], test_keys: TestKeys, auth_service: Service
 ) -> Iterator[Service]:
     database_url = make_database("agent_test")
-    env = {"DATABASE_URL": database_url, **test_keys.env()}
+    # Users' tokens come from the test keys, the agent's service token from auth.
+    jwks_url = f"{auth_service.url}/.well-known/jwks.json"
+    env = {
+        "DATABASE_URL": database_url,
+        **test_keys.env(),
+        "AUTH_JWKS_URL": jwks_url,
+        # Short, so a test can outlive a user's token in seconds (test_service_identity).
+        "JWT_LEEWAY_SECONDS": "1",
+    }
     subprocess.run(
         [sys.executable, "-m", "conversations.migrate"],
         env={**os.environ, **env},
@@ -78,7 +117,10 @@ AgentFactory = Callable[..., Service]
 
 @pytest.fixture(scope="session")
 def make_agent(
-    conversations_service: Service, offline_model: Service, test_keys: TestKeys
+    conversations_service: Service,
+    offline_model: Service,
+    test_keys: TestKeys,
+    auth_service: Service,
 ) -> Iterator[AgentFactory]:
     """Starts `python -m agent` against the session's services; `env` overrides settings."""
     started: list[ServiceProcess] = []
@@ -89,6 +131,8 @@ def make_agent(
             **test_keys.env(),
             "PORT": str(port),
             "CONVERSATIONS_GRPC_TARGET": conversations_service.grpc_target,
+            "AUTH_URL": auth_service.url,
+            "AGENT_CLIENT_SECRET": AGENT_CLIENT_SECRET,
             "OPENAI_API_KEY": "",
             "OPENAI_BASE_URL": f"{offline_model.url}/v1",
             "OPENAI_MODEL": "offline-model",

@@ -12,6 +12,14 @@ log = logging.getLogger(__name__)
 
 ReadyCheck = Callable[[], Awaitable[None]]
 
+_draining = False
+
+
+def start_draining() -> None:
+    """The process is stopping: readiness fails from now on (no new work is sent here)."""
+    global _draining
+    _draining = True
+
 
 def health_router(ready_check: ReadyCheck) -> APIRouter:
     router = APIRouter(tags=["health"])
@@ -22,6 +30,8 @@ def health_router(ready_check: ReadyCheck) -> APIRouter:
 
     @router.get("/readyz", response_model=None)
     async def readyz() -> JSONResponse | dict[str, str]:
+        if _draining:
+            return JSONResponse({"detail": "shutting down"}, status_code=503)
         try:
             await ready_check()
         except Exception as exc:

@@ -19,12 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 REQUEST_ID_HEADER = "x-request-id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# fullmatch: `match` with `$` would also take a trailing newline (a forged log line).
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def clean_request_id(value: str | None) -> str:
     """The given id when it is safe to log and forward, else a fresh one."""
-    if value and _SAFE_REQUEST_ID.match(value):
+    if value and _SAFE_REQUEST_ID.fullmatch(value):
         return value
     return uuid.uuid4().hex
 
@@ -35,7 +36,7 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(service: str, level: str = "INFO", *, access_log: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
@@ -49,6 +50,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # uvicorn logs access lines only while its logger has a handler: none unless asked.
+    logging.getLogger("uvicorn.access").propagate = access_log
 
 
 class RequestIdMiddleware:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chat_common.tokens import TokenVerifier
@@ -21,6 +21,11 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
+    port: int = 8000
+    # The gateway logs every request; a service's own access log is off unless asked for.
+    access_log: bool = False
+    # On SIGTERM, how long requests in flight (a streaming reply) may take to finish.
+    shutdown_grace_seconds: float = Field(25.0, ge=0)
 
 
 class TokenSettings(ServiceSettings):

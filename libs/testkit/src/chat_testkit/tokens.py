@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ISSUER = "chatkit-backend"
 AUDIENCE = "chatkit-backend"
+SERVICE_AUDIENCE = "chat-internal"
+AGENT_SCOPE = "conversations:agent"
 
 
 @dataclass
@@ -49,6 +51,14 @@ class TestKeys:
         head = {"kid": self.kid, "typ": "at+jwt", **(headers or {})}
         return jwt.encode(payload, self.private_key, algorithm="EdDSA", headers=head)
 
+    def service_token(
+        self, client_id: str = "agent", *, scope: str = AGENT_SCOPE, ttl: int = 900
+    ) -> str:
+        """What auth's client-credentials grant gives an internal service."""
+        return self.token(
+            client_id, ttl=ttl, aud=SERVICE_AUDIENCE, client_id=client_id, scope=scope
+        )
+
     def env(self) -> dict[str, str]:
         """Settings that make a service trust these keys and nothing else."""
         return {
@@ -56,4 +66,5 @@ class TestKeys:
             "AUTH_JWKS_URL": "",
             "JWT_ISSUER": ISSUER,
             "JWT_AUDIENCE": AUDIENCE,
+            "SERVICE_TOKEN_AUDIENCE": SERVICE_AUDIENCE,
         }

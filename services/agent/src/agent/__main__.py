@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import sys
+from chat_common.serve import serve
 
-import uvicorn
-from pydantic import ValidationError
-
+from agent.main import create_app
 from agent.settings import get_settings
 
 
 def main() -> None:
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        sys.exit(f"agent: invalid settings: {exc}")
-    uvicorn.run(
-        "agent.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=10,
-    )
+    serve("agent", get_settings, create_app)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Who a request acts for: the verified user and the raw token forwarded over gRPC."""
+"""Who a request acts for: the user whose access token the request carried, verified."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from uuid import UUID
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
+    # Every gRPC call of the request (and of its reply, which may outlive the token)
+    # goes out under the agent's service identity, acting for this user.
     user_id: UUID
-    # The caller's access token: every gRPC call to conversations carries it,
-    # so the conversations service scopes the call to this user.
-    token: str

@@ -1,15 +1,17 @@
 """The agent's only door to stored conversations: the conversations service over gRPC.
 
 One channel per process (made in the app's lifespan). Every call carries the
-end user's access token (the conversations service verifies and scopes by it),
-the request id, and a deadline. gRPC errors become domain errors, so a foreign
+agent's service token and the id of the user it acts for (the conversations
+service verifies the one and scopes by the other; the user's own token was
+verified when the request came in), the request id, and a deadline. gRPC errors become domain errors, so a foreign
 conversation is a NotFound here exactly as it is over REST.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
+from uuid import UUID
 
 import grpc
 from chat.conversations.v1 import conversations_pb2 as pb
@@ -18,7 +20,11 @@ from chat_common.errors import from_grpc
 from chat_common.logs import request_id_var
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from agent.service_token import ServiceTokenSource
+
 Resp = TypeVar("Resp")
+# Who the agent acts for; the conversations service scopes every call to this user.
+ACTING_USER_HEADER: Final = "x-acting-user"
 
 _CHANNEL_OPTIONS = [
     # With a name that resolves to several addresses (a Kubernetes headless Service,
@@ -35,7 +41,10 @@ _CHANNEL_OPTIONS = [
 
 
 class ConversationsClient:
-    def __init__(self, target: str, *, deadline_seconds: float = 5.0) -> None:
+    def __init__(
+        self, target: str, *, service_token: ServiceTokenSource, deadline_seconds: float = 5.0
+    ) -> None:
+        self._service_token = service_token
         self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._stub = pb_grpc.ConversationsServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._deadline = deadline_seconds
@@ -50,8 +59,14 @@ class ConversationsClient:
         if response.status != health_pb2.HealthCheckResponse.SERVING:
             raise RuntimeError("the conversations service is not serving")
 
-    async def _call(self, rpc: Callable[..., Awaitable[Resp]], request: object, token: str) -> Resp:
-        metadata = (("authorization", f"Bearer {token}"), ("x-request-id", request_id_var.get()))
+    async def _call(
+        self, rpc: Callable[..., Awaitable[Resp]], request: object, user_id: UUID
+    ) -> Resp:
+        metadata = (
+            ("authorization", f"Bearer {await self._service_token.token()}"),
+            (ACTING_USER_HEADER, str(user_id)),
+            ("x-request-id", request_id_var.get()),
+        )
         try:
             # wait_for_ready: while the backends reconnect, a call waits (within its
             # deadline) instead of failing at once.
@@ -63,28 +78,28 @@ class ConversationsClient:
 
     async def create_conversation(
         self,
-        token: str,
+        user_id: UUID,
         *,
         title: str | None = None,
         id: str | None = None,
         metadata_json: str = "",
     ) -> pb.Conversation:
         request = pb.CreateConversationRequest(title=title, id=id, metadata_json=metadata_json)
-        return await self._call(self._stub.CreateConversation, request, token)
+        return await self._call(self._stub.CreateConversation, request, user_id)
 
-    async def get_conversation(self, token: str, conversation_id: str) -> pb.Conversation:
+    async def get_conversation(self, user_id: UUID, conversation_id: str) -> pb.Conversation:
         request = pb.GetConversationRequest(conversation_id=conversation_id)
-        return await self._call(self._stub.GetConversation, request, token)
+        return await self._call(self._stub.GetConversation, request, user_id)
 
     async def list_conversations(
-        self, token: str, *, limit: int = 20, cursor: str = ""
+        self, user_id: UUID, *, limit: int = 20, cursor: str = ""
     ) -> pb.ListConversationsResponse:
         request = pb.ListConversationsRequest(limit=limit, cursor=cursor)
-        return await self._call(self._stub.ListConversations, request, token)
+        return await self._call(self._stub.ListConversations, request, user_id)
 
     async def update_conversation(
         self,
-        token: str,
+        user_id: UUID,
         conversation_id: str,
         *,
         title: str | None = None,
@@ -93,32 +108,32 @@ class ConversationsClient:
         request = pb.UpdateConversationRequest(
             conversation_id=conversation_id, title=title, metadata_json=metadata_json
         )
-        return await self._call(self._stub.UpdateConversation, request, token)
+        return await self._call(self._stub.UpdateConversation, request, user_id)
 
-    async def delete_conversation(self, token: str, conversation_id: str) -> None:
+    async def delete_conversation(self, user_id: UUID, conversation_id: str) -> None:
         request = pb.DeleteConversationRequest(conversation_id=conversation_id)
-        await self._call(self._stub.DeleteConversation, request, token)
+        await self._call(self._stub.DeleteConversation, request, user_id)
 
-    async def append_message(self, token: str, request: pb.AppendMessageRequest) -> pb.Message:
-        return await self._call(self._stub.AppendMessage, request, token)
+    async def append_message(self, user_id: UUID, request: pb.AppendMessageRequest) -> pb.Message:
+        return await self._call(self._stub.AppendMessage, request, user_id)
 
-    async def start_turn(self, token: str, request: pb.StartTurnRequest) -> pb.StartTurnResponse:
-        return await self._call(self._stub.StartTurn, request, token)
+    async def start_turn(self, user_id: UUID, request: pb.StartTurnRequest) -> pb.StartTurnResponse:
+        return await self._call(self._stub.StartTurn, request, user_id)
 
-    async def update_message(self, token: str, request: pb.UpdateMessageRequest) -> pb.Message:
-        return await self._call(self._stub.UpdateMessage, request, token)
+    async def update_message(self, user_id: UUID, request: pb.UpdateMessageRequest) -> pb.Message:
+        return await self._call(self._stub.UpdateMessage, request, user_id)
 
-    async def get_message(self, token: str, conversation_id: str, message_id: str) -> pb.Message:
+    async def get_message(self, user_id: UUID, conversation_id: str, message_id: str) -> pb.Message:
         request = pb.GetMessageRequest(conversation_id=conversation_id, message_id=message_id)
-        return await self._call(self._stub.GetMessage, request, token)
+        return await self._call(self._stub.GetMessage, request, user_id)
 
-    async def delete_message(self, token: str, conversation_id: str, message_id: str) -> None:
+    async def delete_message(self, user_id: UUID, conversation_id: str, message_id: str) -> None:
         request = pb.DeleteMessageRequest(conversation_id=conversation_id, message_id=message_id)
-        await self._call(self._stub.DeleteMessage, request, token)
+        await self._call(self._stub.DeleteMessage, request, user_id)
 
     async def list_messages(
         self,
-        token: str,
+        user_id: UUID,
         conversation_id: str,
         *,
         limit: int = 50,
@@ -133,4 +148,4 @@ class ConversationsClient:
             after=after,
             oldest_first=oldest_first,
         )
-        return await self._call(self._stub.ListMessages, request, token)
+        return await self._call(self._stub.ListMessages, request, user_id)

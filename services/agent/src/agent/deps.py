@@ -44,7 +44,7 @@ async def current_user(
 ) -> RequestContext:
     token = bearer_token(f"Bearer {credentials.credentials}" if credentials else None)
     verified = await state.verifier.verify(token)
-    return RequestContext(user_id=verified.user_id, token=verified.raw)
+    return RequestContext(user_id=verified.user_id)
 
 
 CurrentUser = Annotated[RequestContext, Depends(current_user)]

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
-from chat_common.logs import RequestIdMiddleware, configure_logging
+from chat_common.logs import RequestIdMiddleware
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
@@ -17,6 +17,7 @@ from agent.chatkit.routes import router as chatkit_router
 from agent.conversations_client import ConversationsClient
 from agent.deps import AgentState
 from agent.model import ModelClient
+from agent.service_token import ServiceTokenSource
 from agent.settings import Settings, get_settings
 from agent.tools import default_tools
 from agent.turns import TurnPipeline, drain_background
@@ -24,12 +25,18 @@ from agent.turns import TurnPipeline, drain_background
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging("agent", settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service_token = ServiceTokenSource(
+            auth_url=settings.auth_url,
+            client_id=settings.agent_client_id,
+            client_secret=settings.agent_client_secret.get_secret_value(),
+        )
         conversations = ConversationsClient(
-            settings.conversations_grpc_target, deadline_seconds=settings.grpc_deadline_seconds
+            settings.conversations_grpc_target,
+            service_token=service_token,
+            deadline_seconds=settings.grpc_deadline_seconds,
         )
         model = ModelClient.from_settings(settings)
         pipeline = TurnPipeline(
@@ -51,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await drain_background()  # final writes of replies still landing
             await model.close()
             await conversations.close()
+            await service_token.close()
 
     app = FastAPI(
         title="agent",

@@ -13,9 +13,15 @@ OFFLINE_MODEL_BASE_URL = "http://127.0.0.1:8090/v1"
 
 class Settings(TokenSettings):
     port: int = 8003
+    # Replies in flight get this long to finish on SIGTERM (Compose and Kubernetes give 60 s).
+    shutdown_grace_seconds: float = Field(50.0, ge=0)
 
     conversations_grpc_target: str = "127.0.0.1:50051"
     grpc_deadline_seconds: float = Field(5.0, gt=0)
+    # The agent's own identity towards conversations: auth's client-credentials grant.
+    auth_url: str = "http://127.0.0.1:8001"
+    agent_client_id: str = "agent"
+    agent_client_secret: SecretStr
 
     # No key in development means the offline model; production must say what it talks to.
     openai_api_key: SecretStr | None = None
@@ -40,9 +46,6 @@ class Settings(TokenSettings):
     content_flush_seconds: float = Field(0.5, ge=0)
     # How long an idempotent replay waits for the first request's reply to finish.
     replay_wait_seconds: float = Field(120.0, gt=0)
-
-    # The gateway logs every request; uvicorn's own access log is off unless asked for.
-    access_log: bool = False
 
     @field_validator("openai_api_key", "openai_base_url", mode="before")
     @classmethod

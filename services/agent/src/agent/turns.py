@@ -139,7 +139,7 @@ class TurnPipeline:
             payload_json=payload_json,
             history_limit=self.history_limit,
         )
-        response = await self.conversations.start_turn(ctx.token, request)
+        response = await self.conversations.start_turn(ctx.user_id, request)
         return StartedTurn(
             response.user_message,
             response.assistant_message,
@@ -158,7 +158,7 @@ class TurnPipeline:
             status="in_progress",
             payload_json=payload_json,
         )
-        return await self.conversations.append_message(ctx.token, request)
+        return await self.conversations.append_message(ctx.user_id, request)
 
     def reply(
         self,
@@ -178,7 +178,7 @@ class TurnPipeline:
         the store in this turn already), shaped for the model."""
         if loaded is None:
             page = await self.conversations.list_messages(
-                ctx.token, before.conversation_id, limit=self.history_limit, before=before.id
+                ctx.user_id, before.conversation_id, limit=self.history_limit, before=before.id
             )
             loaded = page.items
         return model_messages(self.system_prompt, loaded)
@@ -208,14 +208,14 @@ class TurnPipeline:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.5)
             message = await self.conversations.get_message(
-                ctx.token, message.conversation_id, message.id
+                ctx.user_id, message.conversation_id, message.id
             )
 
     async def _continuation(self, ctx: RequestContext, message: pb.Message) -> pb.Message | None:
         """The assistant message after `message`'s tool results: itself if none will come,
         None if it is not stored yet."""
         page = await self.conversations.list_messages(
-            ctx.token, message.conversation_id, limit=20, after=message.id
+            ctx.user_id, message.conversation_id, limit=20, after=message.id
         )
         for item in page.items:
             if item.role == "tool":
@@ -328,7 +328,7 @@ class ReplyStream:
                 status="complete",
                 tool_calls_json=orjson.dumps([call.as_chat()]).decode(),
             )
-            yield ReplyToolResult(await pipeline.conversations.append_message(ctx.token, request))
+            yield ReplyToolResult(await pipeline.conversations.append_message(ctx.user_id, request))
         # Shielded: once stored, the new reply must be known here to get its final state.
         nxt = await shielded(pipeline.start_reply(ctx, message.conversation_id))
         self._writer = _ReplyWriter(pipeline, ctx, nxt)
@@ -340,7 +340,7 @@ class _ReplyWriter:
 
     def __init__(self, pipeline: TurnPipeline, ctx: RequestContext, message: pb.Message) -> None:
         self._conversations = pipeline.conversations
-        self._token = ctx.token
+        self._user_id = ctx.user_id
         self._flush_seconds = pipeline.flush_seconds
         self.message = message
         self.parts: list[str] = []
@@ -364,7 +364,7 @@ class _ReplyWriter:
             content=content,
         )
         try:
-            await self._conversations.update_message(self._token, request)
+            await self._conversations.update_message(self._user_id, request)
         except Exception as exc:  # the final write will carry the text anyway
             log.warning("could not store partial reply %s: %s", self.message.id, exc)
         finally:
@@ -391,9 +391,9 @@ class _ReplyWriter:
         if tool_calls:
             request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
         try:
-            self.message = await self._conversations.update_message(self._token, request)
+            self.message = await self._conversations.update_message(self._user_id, request)
         except DomainError as exc:
             log.warning("final write of reply %s failed, retrying: %s", self.message.id, exc)
             await asyncio.sleep(0.2)
-            self.message = await self._conversations.update_message(self._token, request)
+            self.message = await self._conversations.update_message(self._user_id, request)
         return self.message

@@ -17,7 +17,7 @@ from agent.turns import StartedTurn
 
 @dataclass(slots=True)
 class ChatContext:
-    # The verified user and their raw access token (passed on to every gRPC call).
+    # The verified user (every gRPC call acts for them).
     auth: RequestContext
     # Threads loaded or saved during this request, as stored (skips redundant writes).
     threads: dict[str, ThreadMetadata] = field(default_factory=dict)
@@ -32,7 +32,3 @@ class ChatContext:
     @property
     def user_id(self) -> UUID:
         return self.auth.user_id
-
-    @property
-    def token(self) -> str:
-        return self.auth.token

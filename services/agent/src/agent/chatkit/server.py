@@ -154,7 +154,7 @@ class ChatServer(ChatKitServer[ChatContext]):
 
     async def _take_generated_title(self, thread: ThreadMetadata, context: ChatContext) -> None:
         """The conversations service titles a thread from its first message; show that title."""
-        conversation = await self.store.client.get_conversation(context.token, thread.id)
+        conversation = await self.store.client.get_conversation(context.user_id, thread.id)
         if conversation.HasField("title"):
             thread.title = conversation.title
             # Known to be stored: the SDK's save_thread after this change writes nothing.

@@ -73,7 +73,7 @@ class ConversationsStore(Store[ChatContext]):
         if cached is not None:
             return cached.model_copy(deep=True)
         async with _not_found_as_sdk_error("thread", thread_id):
-            conversation = await self.client.get_conversation(context.token, thread_id)
+            conversation = await self.client.get_conversation(context.user_id, thread_id)
         thread = items.conversation_to_thread(conversation)
         context.threads[thread_id] = thread.model_copy(deep=True)
         return thread
@@ -85,12 +85,12 @@ class ConversationsStore(Store[ChatContext]):
         async with _not_found_as_sdk_error("thread", thread.id):
             if thread.id in context.new_threads:
                 await self.client.create_conversation(
-                    context.token, id=thread.id, title=thread.title, metadata_json=metadata_json
+                    context.user_id, id=thread.id, title=thread.title, metadata_json=metadata_json
                 )
                 context.new_threads.discard(thread.id)
             else:
                 await self.client.update_conversation(
-                    context.token, thread.id, title=thread.title, metadata_json=metadata_json
+                    context.user_id, thread.id, title=thread.title, metadata_json=metadata_json
                 )
         context.threads[thread.id] = thread.model_copy(deep=True)
 
@@ -100,7 +100,7 @@ class ConversationsStore(Store[ChatContext]):
         # Conversations list newest activity first with an opaque keyset cursor, which we
         # hand out unchanged as `after`; `order` cannot be honoured beyond that order.
         page = await self.client.list_conversations(
-            context.token, limit=_page_size(limit), cursor=after or ""
+            context.user_id, limit=_page_size(limit), cursor=after or ""
         )
         return Page(
             data=[items.conversation_to_thread(c) for c in page.items],
@@ -110,7 +110,7 @@ class ConversationsStore(Store[ChatContext]):
 
     async def delete_thread(self, thread_id: str, context: ChatContext) -> None:
         async with _not_found_as_sdk_error("thread", thread_id):
-            await self.client.delete_conversation(context.token, thread_id)
+            await self.client.delete_conversation(context.user_id, thread_id)
         context.threads.pop(thread_id, None)
 
     # -- items --------------------------------------------------------------------------------
@@ -127,11 +127,11 @@ class ConversationsStore(Store[ChatContext]):
         async with _not_found_as_sdk_error("thread", thread_id, *([after] if after else [])):
             if order == "asc":
                 page = await self.client.list_messages(
-                    context.token, thread_id, limit=size, after=after or "", oldest_first=True
+                    context.user_id, thread_id, limit=size, after=after or "", oldest_first=True
                 )
             else:
                 page = await self.client.list_messages(
-                    context.token, thread_id, limit=size, before=after or ""
+                    context.user_id, thread_id, limit=size, before=after or ""
                 )
         messages = list(page.items) if order == "asc" else list(reversed(page.items))
         data = [items.message_to_item(m) for m in messages]
@@ -154,7 +154,7 @@ class ConversationsStore(Store[ChatContext]):
                 id=item.id,
             )
             async with _not_found_as_sdk_error("thread", thread_id):
-                await self.client.append_message(context.token, request)
+                await self.client.append_message(context.user_id, request)
         # Other item kinds (widgets, workflows, SDK hidden context) are never produced here.
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
@@ -172,7 +172,7 @@ class ConversationsStore(Store[ChatContext]):
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
         async with _not_found_as_sdk_error("item", thread_id, item_id):
-            await self.client.delete_message(context.token, thread_id, item_id)
+            await self.client.delete_message(context.user_id, thread_id, item_id)
 
     # -- helpers used by the server ------------------------------------------------------------
 
@@ -194,14 +194,14 @@ class ConversationsStore(Store[ChatContext]):
 
     async def get_message(self, thread_id: str, item_id: str, context: ChatContext) -> pb.Message:
         async with _not_found_as_sdk_error("item", thread_id, item_id):
-            return await self.client.get_message(context.token, thread_id, item_id)
+            return await self.client.get_message(context.user_id, thread_id, item_id)
 
     async def update_message(
         self, thread_id: str, item_id: str, context: ChatContext, **fields: Any
     ) -> pb.Message:
         request = pb.UpdateMessageRequest(conversation_id=thread_id, message_id=item_id, **fields)
         async with _not_found_as_sdk_error("item", thread_id, item_id):
-            return await self.client.update_message(context.token, request)
+            return await self.client.update_message(context.user_id, request)
 
     # -- attachments (not supported: the product stores text conversations) ---------------------
 

@@ -13,17 +13,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import grpc
-from chat_common.errors import DomainError, Unauthenticated
+from chat_common.errors import DomainError, PermissionDenied, Unauthenticated
 from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var
-from chat_common.tokens import CachingVerifier
+from chat_common.tokens import CachingVerifier, bearer_token
 
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "/chat.conversations.v1.ConversationsService/"
+# The user an internal service acts for (metadata beside its own service token).
+ACTING_USER_HEADER: Final = "x-acting-user"
+# What a service token must grant to write replies and to act for users.
+AGENT_SCOPE: Final = "conversations:agent"
 # A call slower than this is logged at INFO even when it succeeded.
 SLOW_RPC_SECONDS: Final = 0.25
 
@@ -35,15 +40,37 @@ if TYPE_CHECKING:  # grpc's runtime classes are not generic; its stubs are
 else:
     _Interceptor = grpc.aio.ServerInterceptor
 
-_current_user: ContextVar[UUID | None] = ContextVar("grpc_current_user", default=None)
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a call is for (`user_id`, every call is scoped to it) and by whom: the user
+    with their own token, or the agent's service identity acting for that user."""
+
+    user_id: UUID
+    is_agent: bool
+
+
+_caller: ContextVar[Caller | None] = ContextVar("grpc_caller", default=None)
+
+
+def current_caller() -> Caller:
+    """The verified caller of the RPC being served (set by AuthInterceptor)."""
+    caller = _caller.get()
+    if caller is None:
+        raise Unauthenticated("missing bearer token")
+    return caller
 
 
 def current_user() -> UUID:
-    """The verified caller of the RPC being served (set by AuthInterceptor)."""
-    user = _current_user.get()
-    if user is None:
-        raise Unauthenticated("missing bearer token")
-    return user
+    return current_caller().user_id
+
+
+def require_agent() -> UUID:
+    """The user an agent-only RPC acts for; PERMISSION_DENIED for a user's own token."""
+    caller = current_caller()
+    if not caller.is_agent:
+        raise PermissionDenied("this call is for the agent's service identity only")
+    return caller.user_id
 
 
 def _metadata_value(details: grpc.HandlerCallDetails, key: str) -> str | None:
@@ -127,24 +154,43 @@ class ErrorInterceptor(_UnaryInterceptor):
 
 
 class AuthInterceptor(_UnaryInterceptor):
-    """Verifies `authorization: Bearer <jwt>` exactly as REST does (UNAUTHENTICATED else)
-    and makes the user available to the servicer through `current_user()`."""
+    """Verifies `authorization: Bearer <jwt>` (UNAUTHENTICATED else) and makes the caller
+    available to the servicer through `current_caller()`.
+
+    A user's access token acts for that user. A service token (auth's client-credentials
+    grant, scope `conversations:agent`) acts for the user named in `x-acting-user`: the
+    agent verified that user's token when the turn began, and its writes must not depend
+    on that token staying valid for as long as the model takes.
+    """
 
     def __init__(self, verifier: CachingVerifier) -> None:
         self._verifier = verifier
 
     def wrap(self, behaviour: Any, details: grpc.HandlerCallDetails) -> Behaviour:
         authorization = _metadata_value(details, "authorization")
+        acting_user = _metadata_value(details, ACTING_USER_HEADER)
 
         async def authenticated(request: Any, context: Context) -> Any:
-            verified = await self._verifier.authenticate(authorization)
-            token = _current_user.set(verified.user_id)
+            caller = await self._caller(authorization, acting_user)
+            token = _caller.set(caller)
             try:
                 return await behaviour(request, context)
             finally:
-                _current_user.reset(token)
+                _caller.reset(token)
 
         return authenticated
+
+    async def _caller(self, authorization: str | None, acting_user: str | None) -> Caller:
+        if acting_user is None:
+            verified = await self._verifier.authenticate(authorization)
+            return Caller(verified.user_id, is_agent=False)
+        service = await self._verifier.verify_service(bearer_token(authorization))
+        if AGENT_SCOPE not in service.scopes:
+            raise PermissionDenied("this service may not act for users")
+        try:
+            return Caller(UUID(acting_user), is_agent=True)
+        except ValueError:
+            raise Unauthenticated(f"{ACTING_USER_HEADER} must be a user id") from None
 
 
 def interceptors(verifier: CachingVerifier) -> list[_Interceptor]:
