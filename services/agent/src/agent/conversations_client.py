@@ -3,8 +3,9 @@
 One channel per process (made in the app's lifespan). Every call carries the
 agent's service token and the id of the user it acts for (the conversations
 service verifies the one and scopes by the other; the user's own token was
-verified when the request came in), the request id, and a deadline. gRPC errors become domain errors, so a foreign
-conversation is a NotFound here exactly as it is over REST.
+verified when the request came in), the request id, and a deadline. gRPC errors
+become domain errors, so a foreign conversation is a NotFound here exactly as it
+is over REST.
 """
 
 from __future__ import annotations
