@@ -10,10 +10,12 @@ import asyncio
 import uuid
 from typing import Any
 
+import grpc
 import httpx
 import orjson
 import pytest
-from agent.conversations_client import ConversationsClient
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chatkit.actions import Action
 from chatkit.types import (
     FeedbackKind,
@@ -45,6 +47,7 @@ from chatkit.types import (
     ThreadsUpdateReq,
     ThreadUpdateParams,
     UserMessageInput,
+    UserMessageTagContent,
     UserMessageTextContent,
 )
 from pydantic import BaseModel
@@ -107,11 +110,12 @@ class ChatKit:
         return response
 
     async def stored_message(self, token: str, thread_id: str, message_id: str) -> Any:
-        client = ConversationsClient(self.conversations.grpc_target)
-        try:
-            return await client.get_message(token, thread_id, message_id)
-        finally:
-            await client.close()
+        """The stored message with its payload, read over gRPC with the user's own token."""
+        async with grpc.aio.insecure_channel(self.conversations.grpc_target) as channel:
+            stub = pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
+            request = pb.GetMessageRequest(conversation_id=thread_id, message_id=message_id)
+            metadata = (("authorization", f"Bearer {token}"),)
+            return await stub.GetMessage(request, metadata=metadata, timeout=10)
 
 
 @pytest.fixture
@@ -236,6 +240,53 @@ async def test_feedback_is_stored_on_the_message(chatkit: ChatKit, alice: str) -
 
     message = await chatkit.stored_message(alice, thread_id, reply_id)
     assert orjson.loads(message.payload_json)["feedback"] == "positive"
+
+
+async def test_feedback_on_the_same_item_twice_counts_once(chatkit: ChatKit, alice: str) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice)
+    user_id, reply_id = (item["id"] for item in done_items(streamed))
+    kind: FeedbackKind = "negative"
+
+    feedback = ItemFeedbackParams(thread_id=thread_id, item_ids=[reply_id] * 30, kind=kind)
+    assert await chatkit.json(alice, ItemsFeedbackReq(params=feedback)) == {}
+
+    message = await chatkit.stored_message(alice, thread_id, reply_id)
+    assert orjson.loads(message.payload_json)["feedback"] == "negative"
+    untouched = await chatkit.stored_message(alice, thread_id, user_id)
+    assert "feedback" not in orjson.loads(untouched.payload_json or "{}")
+
+
+async def test_feedback_on_too_many_items_is_refused_and_changes_nothing(
+    chatkit: ChatKit, alice: str
+) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice)
+    reply_id = done_items(streamed)[1]["id"]
+    item_ids = [reply_id, *(str(uuid.uuid4()) for _ in range(50))]
+    kind: FeedbackKind = "positive"
+
+    feedback = ItemFeedbackParams(thread_id=thread_id, item_ids=item_ids, kind=kind)
+    response = await chatkit.post(alice, ItemsFeedbackReq(params=feedback))
+
+    assert response.status_code == 422, response.text
+    message = await chatkit.stored_message(alice, thread_id, reply_id)
+    assert "feedback" not in orjson.loads(message.payload_json or "{}")
+
+
+async def test_feedback_naming_a_foreign_item_changes_nothing(
+    chatkit: ChatKit, alice: str, bob: str
+) -> None:
+    thread_id, streamed = await chatkit.new_thread(alice)
+    reply_id = done_items(streamed)[1]["id"]
+    _, bobs = await chatkit.new_thread(bob)
+    kind: FeedbackKind = "positive"
+
+    item_ids = [reply_id, done_items(bobs)[1]["id"]]
+    feedback = ItemFeedbackParams(thread_id=thread_id, item_ids=item_ids, kind=kind)
+    response = await chatkit.post(alice, ItemsFeedbackReq(params=feedback))
+
+    assert response.status_code == 404, response.text
+    message = await chatkit.stored_message(alice, thread_id, reply_id)
+    assert "feedback" not in orjson.loads(message.payload_json or "{}")
 
 
 async def test_retry_after_item_replaces_the_reply(chatkit: ChatKit, alice: str) -> None:
@@ -374,3 +425,48 @@ async def test_chatkit_needs_a_token(chatkit: ChatKit) -> None:
         content=ThreadsListReq(params=ThreadListParams()).model_dump_json(),
     )
     assert response.status_code == 401
+
+
+def tagged_input(**fields: Any) -> UserMessageInput:
+    """A short message whose other user-supplied fields carry the bulk."""
+    tag = UserMessageTagContent(
+        id=fields.pop("tag_id", "t1"), text="tag", data=fields.pop("data", {}), interactive=False
+    )
+    return UserMessageInput(
+        content=[UserMessageTextContent(text="hi"), tag],
+        attachments=[],
+        inference_options=InferenceOptions(),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        tagged_input(quoted_text="q" * 10_000),
+        tagged_input(data={"blob": "d" * 10_000}),
+        tagged_input(data={"k" * 10_000: 1}),
+        tagged_input(tag_id="i" * 10_000),
+    ],
+    ids=["quoted-text", "tag-data-value", "tag-data-key", "tag-id"],
+)
+async def test_every_user_supplied_field_counts_against_the_length_limit(
+    chatkit: ChatKit, alice: str, message: UserMessageInput
+) -> None:
+    response = await chatkit.post(alice, ThreadsCreateReq(params=ThreadCreateParams(input=message)))
+
+    assert response.status_code == 422, response.text
+    listed = await chatkit.json(alice, ThreadsListReq(params=ThreadListParams()))
+    assert listed["data"] == []
+
+
+async def test_a_message_with_tags_and_a_quote_within_the_limit_is_taken(
+    chatkit: ChatKit, alice: str
+) -> None:
+    message = tagged_input(quoted_text="q" * 1_000, data={"note": "d" * 1_000})
+
+    streamed = await chatkit.events(
+        alice, ThreadsCreateReq(params=ThreadCreateParams(input=message))
+    )
+
+    assert [i["type"] for i in done_items(streamed)] == ["user_message", "assistant_message"]

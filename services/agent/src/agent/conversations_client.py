@@ -132,6 +132,14 @@ class ConversationsClient:
         request = pb.DeleteMessageRequest(conversation_id=conversation_id, message_id=message_id)
         await self._call(self._stub.DeleteMessage, request, user_id)
 
+    async def set_feedback(
+        self, user_id: UUID, conversation_id: str, message_ids: list[str], feedback: str
+    ) -> None:
+        request = pb.SetFeedbackRequest(
+            conversation_id=conversation_id, message_ids=message_ids, feedback=feedback
+        )
+        await self._call(self._stub.SetFeedback, request, user_id)
+
     async def list_messages(
         self,
         user_id: UUID,

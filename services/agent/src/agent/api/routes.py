@@ -10,6 +10,7 @@ from uuid import UUID
 import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import DomainError, InvalidInput
+from chat_common.limits import IDEMPOTENCY_KEY_MAX_CHARS
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -83,7 +84,8 @@ async def send_message(
     settings: SettingsDep,
     request: Request,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX_CHARS),
     ] = None,
 ) -> Response:
     if not body.content.strip():

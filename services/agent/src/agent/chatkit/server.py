@@ -8,8 +8,9 @@ stream; the thread loaded by that check is reused by the SDK for the same reques
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from typing import Any, Final
 
+import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import DomainError, InvalidInput
 from chatkit.errors import CustomStreamError
@@ -50,6 +51,8 @@ from agent.chatkit.store import ConversationsStore
 from agent.turns import ReplyDelta, ReplyDone, ReplyStarted, ReplyToolCalls
 
 _REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
+# items.feedback: at most this many distinct items per request (conversations' limit too).
+MAX_FEEDBACK_ITEMS: Final = 50
 
 _UNSUPPORTED = (
     ThreadsAddClientToolOutputReq,
@@ -106,7 +109,9 @@ class ChatServer(ChatKitServer[ChatContext]):
         )
         if not text.strip():
             raise InvalidInput("the message is empty")
-        if len(text) > self.max_chars:
+        # Everything the user wrote counts, not only the text: tags, quotes and options
+        # are stored with the message too.
+        if user_chars(message) > self.max_chars:
             raise InvalidInput(f"the message is longer than {self.max_chars} characters")
 
     async def respond(
@@ -170,15 +175,38 @@ class ChatServer(ChatKitServer[ChatContext]):
     async def add_feedback(
         self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: ChatContext
     ) -> None:
-        # Look every item up first: a foreign or missing one changes nothing.
-        messages = [await self.store.get_message(thread_id, i, context) for i in item_ids]
-        for message in messages:
-            payload = items.load_payload(message.payload_json)
-            payload["feedback"] = feedback
-            payload["feedback_at"] = datetime.now(UTC).isoformat()
-            await self.store.update_message(
-                thread_id, message.id, context, payload_json=items.dump_payload(payload)
-            )
+        item_ids = list(dict.fromkeys(item_ids))  # the same item twice is one vote
+        if len(item_ids) > MAX_FEEDBACK_ITEMS:
+            raise InvalidInput(f"feedback takes at most {MAX_FEEDBACK_ITEMS} items at once")
+        # One statement for all of them; a foreign or missing item changes nothing.
+        await self.store.set_feedback(thread_id, item_ids, feedback, context)
+
+
+def user_chars(message: UserMessageInput) -> int:
+    """How many characters the user supplied in `message`, in every field that is stored."""
+    total = len(message.quoted_text or "") + sum(len(a) for a in message.attachments)
+    for part in message.content:
+        if isinstance(part, UserMessageTextContent):
+            total += len(part.text)
+        elif isinstance(part, UserMessageTagContent):
+            total += len(part.id) + len(part.text) + len(part.group or "") + _chars(part.data)
+    options = message.inference_options
+    if options is not None:
+        tool = options.tool_choice
+        total += len(options.model or "") + len(tool.id if tool else "")
+    return total
+
+
+def _chars(value: Any) -> int:
+    """Characters in the strings (keys included) of a JSON value; other scalars count as
+    their JSON text."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _chars(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_chars(v) for v in value)
+    return len(orjson.dumps(value))
 
 
 def _assistant_item(message: pb.Message) -> AssistantMessageItem:

@@ -203,6 +203,12 @@ class ConversationsStore(Store[ChatContext]):
         async with _not_found_as_sdk_error("item", thread_id, item_id):
             return await self.client.update_message(context.user_id, request)
 
+    async def set_feedback(
+        self, thread_id: str, item_ids: list[str], feedback: str, context: ChatContext
+    ) -> None:
+        async with _not_found_as_sdk_error("item", thread_id, ",".join(item_ids)):
+            await self.client.set_feedback(context.user_id, thread_id, item_ids, feedback)
+
     # -- attachments (not supported: the product stores text conversations) ---------------------
 
     async def save_attachment(self, attachment: Attachment, context: ChatContext) -> None:
