@@ -10,8 +10,8 @@ is over REST.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final, TypeVar, cast
 from uuid import UUID
 
 import grpc
@@ -75,7 +75,9 @@ class ConversationsClient:
                 request, metadata=metadata, timeout=self._deadline, wait_for_ready=True
             )
         except grpc.aio.AioRpcError as exc:
-            raise from_grpc(exc.code(), exc.details()) from None
+            # grpc.aio gives (key, value) pairs; its stubs say objects with .key/.value.
+            trailers = cast(Sequence[tuple[str, str | bytes]], exc.trailing_metadata() or ())
+            raise from_grpc(exc.code(), exc.details(), trailers) from None
 
     async def create_conversation(
         self,

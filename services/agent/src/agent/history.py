@@ -5,6 +5,10 @@ tool exchange in half; APIs reject a tool result without its call (and a call
 without its result), so half exchanges are sent as plain text or left out.
 Assistant messages with nothing in them (a reply that failed before its first
 token) are left out too: they carry nothing and some servers reject them.
+
+The window is also bounded in characters (HISTORY_MAX_CHARS): older messages are
+dropped until the rest fits, so a few huge replies cannot make every later turn
+too large for the model (or for gRPC). The newest message always stays.
 """
 
 from __future__ import annotations
@@ -32,7 +36,23 @@ def answered_call_id(message: pb.Message) -> str | None:
     return call_id if isinstance(call_id, str) else None
 
 
-def model_messages(system_prompt: str, stored: Sequence[pb.Message]) -> list[Json]:
+def within_budget(stored: Sequence[pb.Message], max_chars: int) -> Sequence[pb.Message]:
+    """The newest messages of `stored` whose text (and tool calls) fit in `max_chars`."""
+    used, start = 0, len(stored)
+    while start > 0:
+        size = len(stored[start - 1].content) + len(stored[start - 1].tool_calls_json)
+        if used + size > max_chars and start < len(stored):
+            break
+        used += size
+        start -= 1
+    return stored[start:]
+
+
+def model_messages(
+    system_prompt: str, stored: Sequence[pb.Message], *, max_chars: int | None = None
+) -> list[Json]:
+    if max_chars is not None:
+        stored = within_budget(stored, max_chars)
     answered = {answered_call_id(m) for m in stored if m.role == "tool"}
     offered: set[str] = set()
     out: list[Json] = [{"role": "system", "content": system_prompt}] if system_prompt else []

@@ -13,6 +13,7 @@ from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
 from agent.api.routes import router as messages_router
+from agent.background import drain_background
 from agent.chatkit.routes import router as chatkit_router
 from agent.conversations_client import ConversationsClient
 from agent.deps import AgentState
@@ -20,7 +21,7 @@ from agent.model import ModelClient
 from agent.service_token import ServiceTokenSource
 from agent.settings import Settings, get_settings
 from agent.tools import default_tools
-from agent.turns import TurnPipeline, drain_background
+from agent.turns import TurnPipeline
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -41,9 +41,14 @@ class Settings(TokenSettings):
 
     system_prompt: str = "You are a helpful assistant."
     history_limit: int = Field(50, ge=1, le=1000)
+    # ...and at most this many characters of them (the oldest go first; ~4 chars a token).
+    history_max_chars: int = Field(200_000, ge=1)
     message_max_chars: int = Field(10_000, ge=1)
     # How often the growing reply is written to the store (batched, never per token).
     content_flush_seconds: float = Field(0.5, ge=0)
+    # A reply with nothing new to write is still marked alive this often, so the stale-reply
+    # sweeper never cuts a live one (keep it well under conversations' STALE_REPLY_SECONDS).
+    reply_heartbeat_seconds: float = Field(10.0, gt=0)
     # How long an idempotent replay waits for the first request's reply to finish.
     replay_wait_seconds: float = Field(120.0, gt=0)
 

@@ -23,19 +23,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
 import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_common.errors import Conflict, DomainError
+from chat_common.errors import Conflict
 
+from agent.background import shielded, spawn
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
 from agent.history import model_messages
 from agent.model import Finish, ModelClient, ModelError, ModelEvent, TextDelta, ToolCall, Usage
+from agent.reply_writer import ReplyWriter
 from agent.settings import Settings
 from agent.tools import ToolRegistry
 
@@ -81,27 +83,6 @@ class ReplyDone:
 
 ReplyEvent = ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyStarted | ReplyDone
 
-# Writes that must outlive a cancelled request; strong refs so they are not collected.
-_background: set[asyncio.Task[Any]] = set()
-
-
-def spawn(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task
-
-
-async def shielded(coro: Coroutine[Any, Any, T]) -> T:
-    """Runs `coro` to its end even if the caller is cancelled meanwhile."""
-    return await asyncio.shield(spawn(coro))
-
-
-async def drain_background(seconds: float = 10.0) -> None:
-    """Lets pending final writes land (app shutdown, before the channel closes)."""
-    if _background:
-        await asyncio.wait(list(_background), timeout=seconds)
-
 
 class TurnPipeline:
     def __init__(
@@ -117,7 +98,9 @@ class TurnPipeline:
         self.tools = tools
         self.system_prompt = settings.system_prompt
         self.history_limit = settings.history_limit
+        self.history_max_chars = settings.history_max_chars
         self.flush_seconds = settings.content_flush_seconds
+        self.heartbeat_seconds = settings.reply_heartbeat_seconds
         self.max_tool_rounds = settings.max_tool_rounds if tools else 0
         self.replay_wait_seconds = settings.replay_wait_seconds
 
@@ -171,6 +154,9 @@ class TurnPipeline:
         the stored messages before `assistant` if already loaded (StartTurn's)."""
         return ReplyStream(self, ctx, assistant, history)
 
+    def writer(self, ctx: RequestContext, message: pb.Message) -> ReplyWriter:
+        return ReplyWriter(self.conversations, ctx.user_id, message, self.flush_seconds)
+
     async def history(
         self, ctx: RequestContext, before: pb.Message, loaded: Sequence[pb.Message] | None = None
     ) -> list[dict[str, Any]]:
@@ -181,7 +167,7 @@ class TurnPipeline:
                 ctx.user_id, before.conversation_id, limit=self.history_limit, before=before.id
             )
             loaded = page.items
-        return model_messages(self.system_prompt, loaded)
+        return model_messages(self.system_prompt, loaded, max_chars=self.history_max_chars)
 
     async def wait_for_reply(self, ctx: RequestContext, assistant: pb.Message) -> pb.Message:
         """The final state of a reply another request is producing (idempotent replays).
@@ -236,7 +222,9 @@ class ReplyStream:
     ) -> None:
         self._pipeline = pipeline
         self._ctx = ctx
-        self._writer = _ReplyWriter(pipeline, ctx, assistant)
+        self._writer = ReplyWriter(
+            pipeline.conversations, ctx.user_id, assistant, pipeline.flush_seconds
+        )
         self._history = history  # for the first model call only
         self._events = self._run()
 
@@ -263,6 +251,25 @@ class ReplyStream:
             await self._writer.finish("interrupted")
 
     async def _run(self) -> AsyncGenerator[ReplyEvent, None]:
+        heartbeat = spawn(self._heartbeat())
+        try:
+            async for event in self._rounds():
+                yield event
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        """Keeps the reply alive for the stale-reply sweeper while no text arrives (a slow
+        first token, a long tool call): an empty UpdateMessage when nothing was written
+        for a heartbeat interval."""
+        interval = self._pipeline.heartbeat_seconds
+        while True:
+            await asyncio.sleep(interval)
+            writer = self._writer
+            if not writer.finished and time.monotonic() - writer.last_write >= interval:
+                await writer.heartbeat()
+
+    async def _rounds(self) -> AsyncGenerator[ReplyEvent, None]:
         pipeline, ctx = self._pipeline, self._ctx
         try:
             rounds = 0
@@ -331,69 +338,5 @@ class ReplyStream:
             yield ReplyToolResult(await pipeline.conversations.append_message(ctx.user_id, request))
         # Shielded: once stored, the new reply must be known here to get its final state.
         nxt = await shielded(pipeline.start_reply(ctx, message.conversation_id))
-        self._writer = _ReplyWriter(pipeline, ctx, nxt)
+        self._writer = pipeline.writer(ctx, nxt)
         yield ReplyStarted(nxt)
-
-
-class _ReplyWriter:
-    """Keeps one stored assistant message current while it is generated."""
-
-    def __init__(self, pipeline: TurnPipeline, ctx: RequestContext, message: pb.Message) -> None:
-        self._conversations = pipeline.conversations
-        self._user_id = ctx.user_id
-        self._flush_seconds = pipeline.flush_seconds
-        self.message = message
-        self.parts: list[str] = []
-        self.usage: Usage | None = None
-        self.finished = False
-        self._last_flush = time.monotonic()
-        self._flush: asyncio.Task[None] | None = None
-
-    def add(self, text: str) -> None:
-        self.parts.append(text)
-        now = time.monotonic()
-        # One write at a time, off the stream's path: a slow store never slows the tokens.
-        if now - self._last_flush >= self._flush_seconds and self._flush is None:
-            self._last_flush = now
-            self._flush = spawn(self._write_content("".join(self.parts)))
-
-    async def _write_content(self, content: str) -> None:
-        request = pb.UpdateMessageRequest(
-            conversation_id=self.message.conversation_id,
-            message_id=self.message.id,
-            content=content,
-        )
-        try:
-            await self._conversations.update_message(self._user_id, request)
-        except Exception as exc:  # the final write will carry the text anyway
-            log.warning("could not store partial reply %s: %s", self.message.id, exc)
-        finally:
-            self._flush = None
-
-    async def finish(self, status: str, *, tool_calls: list[ToolCall] | None = None) -> pb.Message:
-        """The final write (status, full text, usage), shielded: a cancelled request
-        must not leave the reply `in_progress`."""
-        self.finished = True
-        return await shielded(self._finish(status, tool_calls))
-
-    async def _finish(self, status: str, tool_calls: list[ToolCall] | None) -> pb.Message:
-        if self._flush is not None:
-            await asyncio.wait([self._flush])
-        request = pb.UpdateMessageRequest(
-            conversation_id=self.message.conversation_id,
-            message_id=self.message.id,
-            content="".join(self.parts),
-            status=status,
-        )
-        if self.usage is not None:
-            request.usage.input_tokens = self.usage.input_tokens
-            request.usage.output_tokens = self.usage.output_tokens
-        if tool_calls:
-            request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
-        try:
-            self.message = await self._conversations.update_message(self._user_id, request)
-        except DomainError as exc:
-            log.warning("final write of reply %s failed, retrying: %s", self.message.id, exc)
-            await asyncio.sleep(0.2)
-            self.message = await self._conversations.update_message(self._user_id, request)
-        return self.message

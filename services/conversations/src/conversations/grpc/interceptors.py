@@ -133,7 +133,7 @@ class ErrorInterceptor(_UnaryInterceptor):
                 return await behaviour(request, context)
             except DomainError as exc:
                 code = exc.grpc_code
-                await context.abort(exc.grpc_code, exc.message)
+                await context.abort(exc.grpc_code, exc.message, exc.trailing_metadata())
             except grpc.aio.AbortError:
                 code = grpc.StatusCode.ABORTED
                 raise

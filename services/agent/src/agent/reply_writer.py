@@ -1,0 +1,102 @@
+"""The stored side of a streaming reply (see ReplyWriter)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from uuid import UUID
+
+import orjson
+from chat.conversations.v1 import conversations_pb2 as pb
+from chat_common.errors import DomainError
+
+from agent.background import shielded, spawn
+from agent.conversations_client import ConversationsClient
+from agent.model import ToolCall, Usage
+
+log = logging.getLogger(__name__)
+
+
+class ReplyWriter:
+    """Keeps one stored assistant message current while it is generated: text in batches
+    (at most one write in flight, never on the stream's path), heartbeats, and one
+    final write that a cancelled request cannot stop."""
+
+    def __init__(
+        self,
+        conversations: ConversationsClient,
+        user_id: UUID,
+        message: pb.Message,
+        flush_seconds: float,
+    ) -> None:
+        self._conversations = conversations
+        self._user_id = user_id
+        self._flush_seconds = flush_seconds
+        self.message = message
+        self.parts: list[str] = []
+        self.usage: Usage | None = None
+        self.finished = False
+        self._last_flush = time.monotonic()
+        self.last_write = time.monotonic()  # of anything: content or a heartbeat
+        self._flush: asyncio.Task[None] | None = None
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        # One write at a time, off the stream's path: a slow store never slows the tokens.
+        if now - self._last_flush >= self._flush_seconds and self._flush is None:
+            self._last_flush = now
+            self._flush = spawn(self._write_content("".join(self.parts)))
+
+    async def heartbeat(self) -> None:
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id, message_id=self.message.id
+        )
+        self.last_write = time.monotonic()
+        try:
+            await self._conversations.update_message(self._user_id, request)
+        except Exception as exc:  # the next one, or the final write, will tell
+            log.warning("heartbeat of reply %s failed: %s", self.message.id, exc)
+
+    async def _write_content(self, content: str) -> None:
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id,
+            message_id=self.message.id,
+            content=content,
+        )
+        self.last_write = time.monotonic()
+        try:
+            await self._conversations.update_message(self._user_id, request)
+        except Exception as exc:  # the final write will carry the text anyway
+            log.warning("could not store partial reply %s: %s", self.message.id, exc)
+        finally:
+            self._flush = None
+
+    async def finish(self, status: str, *, tool_calls: list[ToolCall] | None = None) -> pb.Message:
+        """The final write (status, full text, usage), shielded: a cancelled request
+        must not leave the reply `in_progress`."""
+        self.finished = True
+        return await shielded(self._finish(status, tool_calls))
+
+    async def _finish(self, status: str, tool_calls: list[ToolCall] | None) -> pb.Message:
+        if self._flush is not None:
+            await asyncio.wait([self._flush])
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id,
+            message_id=self.message.id,
+            content="".join(self.parts),
+            status=status,
+        )
+        if self.usage is not None:
+            request.usage.input_tokens = self.usage.input_tokens
+            request.usage.output_tokens = self.usage.output_tokens
+        if tool_calls:
+            request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
+        try:
+            self.message = await self._conversations.update_message(self._user_id, request)
+        except DomainError as exc:
+            log.warning("final write of reply %s failed, retrying: %s", self.message.id, exc)
+            await asyncio.sleep(0.2)
+            self.message = await self._conversations.update_message(self._user_id, request)
+        return self.message
