@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 from chat_testkit.postgres import create_database, drop_database
 from devstack import Ports, RateLimit, Stack, StackConfig
+from devstack.gateway import NO_LIMITS
 
 from bench.procstats import PidSource, descendants
 
@@ -65,6 +66,7 @@ class BenchStack:
             ports=Ports.free(),
             data_dir=data_dir,
             log_dir=self.log_dir,
+            gateway_env=NO_LIMITS,
             auth_rate=UNLIMITED,
             send_rate=UNLIMITED,
             chatkit_rate=UNLIMITED,

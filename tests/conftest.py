@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from chat_testkit.plugin import DatabaseFactory
 from devstack import Ports, RateLimit, Stack, StackConfig
+from devstack.gateway import NO_LIMITS
 
 from tests.helpers.gateway import GatewayClient
 
@@ -64,6 +65,7 @@ def stack(
         data_dir=tmp_path_factory.mktemp("stack"),
         log_dir=logs,
         cors_allowed_origins=f"{ALLOWED_ORIGIN}, {OTHER_ALLOWED_ORIGIN}",
+        gateway_env=NO_LIMITS,
         auth_rate=UNLIMITED,
         send_rate=UNLIMITED,
         chatkit_rate=UNLIMITED,

@@ -28,15 +28,52 @@ if [ "${GATEWAY_UPSTREAM_RESOLVE:-off}" = "on" ]; then
     done
 fi
 
+fail() {
+    echo "$0: $*" >&2
+    exit 1
+}
+
+# Every gateway setting that is unset or empty takes its default from defaults.env, the
+# one place the defaults are defined (devstack reads the same file for `make run`).
+defaults="${GATEWAY_DEFAULTS:-/etc/nginx/chatkit/defaults.env}"
+while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '' | '#'*) continue ;; esac
+    name="${line%%=*}"
+    case "$name" in '' | *[!A-Z0-9_]*) fail "$defaults: not NAME=VALUE: $line" ;; esac
+    eval "current=\${$name:-}"
+    [ -n "$current" ] || export "$name=${line#*=}"
+done <"$defaults"
+
+whole_number() {
+    eval "value=\${$1:-}"
+    case "$value" in '' | *[!0-9]*) fail "$1=$value: expected a whole number" ;; esac
+}
+for name in CONN_PER_ADDRESS CONN_PER_USER HSTS_MAX_AGE; do whole_number "$name"; done
+
 # Retry-After for the gateway's own 429s: unless set, the seconds until the bucket of
-# AUTH_RATE_LIMIT / SEND_RATE_LIMIT / CHATKIT_RATE_LIMIT (nginx rates: 10r/m, 5r/s) has room again.
+# <ZONE>_RATE_LIMIT (nginx rates: 10r/m, 5r/s) has room again.
 retry_after() {
     echo "$1" | awk -F'r/' '$1 > 0 { w = ($2 == "m") ? 60 : 1; s = int((w + $1 - 1) / $1); print (s < 1) ? 1 : s }'
 }
-: "${AUTH_RETRY_AFTER:=$(retry_after "${AUTH_RATE_LIMIT:-}")}"
-: "${SEND_RETRY_AFTER:=$(retry_after "${SEND_RATE_LIMIT:-}")}"
-: "${CHATKIT_RETRY_AFTER:=$(retry_after "${CHATKIT_RATE_LIMIT:-}")}"
-export AUTH_RETRY_AFTER SEND_RETRY_AFTER CHATKIT_RETRY_AFTER
+for zone in AUTH SESSION SEND CHATKIT CHAT; do
+    eval "rate=\${${zone}_RATE_LIMIT:-}; given=\${${zone}_RETRY_AFTER:-}"
+    case "$rate" in [1-9]*r/[sm]) ;; *) fail "${zone}_RATE_LIMIT=$rate: expected a rate like 10r/m or 5r/s" ;; esac
+    whole_number "${zone}_RATE_BURST"
+    export "${zone}_RETRY_AFTER=${given:-$(retry_after "$rate")}"
+done
+
+# Trusted proxies in front (REAL_IP_FROM, addresses or CIDRs): the client address comes
+# from their X-Forwarded-For. Empty: the peer's address is the client's.
+REAL_IP_DIRECTIVES="# REAL_IP_FROM is empty: no proxy in front is trusted"
+if [ -n "$(echo "$REAL_IP_FROM" | tr ',' ' ' | tr -d ' ')" ]; then
+    REAL_IP_DIRECTIVES=""
+    for source in $(echo "$REAL_IP_FROM" | tr ',' ' '); do
+        case "$source" in *[!0-9A-Fa-f.:/]*) fail "REAL_IP_FROM: $source is not an address or CIDR" ;; esac
+        REAL_IP_DIRECTIVES="${REAL_IP_DIRECTIVES}set_real_ip_from $source; "
+    done
+    REAL_IP_DIRECTIVES="${REAL_IP_DIRECTIVES}real_ip_header X-Forwarded-For; real_ip_recursive on;"
+fi
+export REAL_IP_DIRECTIVES
 
 names=$(env | sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
 envsubst "$names" <"$template" >"$out"

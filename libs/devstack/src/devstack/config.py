@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.gateway import RateLimit
+from devstack.gateway import RateLimit, load_defaults, rate_settings, settings_from
 from devstack.processes import free_port
 
 SERVICES = ("auth", "conversations", "agent", "offline-model")
-DEFAULT_AUTH_RATE = RateLimit("10r/m", burst=20)
-DEFAULT_SEND_RATE = RateLimit("30r/m", burst=10)
-# ChatKit UIs also list threads and items through /chatkit: more room than sends.
-DEFAULT_CHATKIT_RATE = RateLimit("120r/m", burst=40)
 
 
 @dataclass(frozen=True)
@@ -63,10 +60,15 @@ class StackConfig:
     log_dir: Path | None = None
     # Also print every process's output, prefixed by its name (make run).
     echo: bool = False
-    cors_allowed_origins: str = "http://localhost:3000"
-    auth_rate: RateLimit = DEFAULT_AUTH_RATE
-    send_rate: RateLimit = DEFAULT_SEND_RATE
-    chatkit_rate: RateLimit = DEFAULT_CHATKIT_RATE
+    # The gateway's settings (gateway/defaults.env names: CHAT_RATE_LIMIT, CONN_PER_USER,
+    # ...). None: each from the environment (`make run`), else its default. A mapping: those
+    # values, defaults for the rest (the environment is not read: tests stay hermetic).
+    gateway_env: Mapping[str, str] | None = None
+    # Shortcuts that win over gateway_env and the environment when set.
+    cors_allowed_origins: str | None = None
+    auth_rate: RateLimit | None = None
+    send_rate: RateLimit | None = None
+    chatkit_rate: RateLimit | None = None
     # Offline model speed (tokens per second, 0 = instant); markers in a message override it.
     model_tokens_per_second: float = 0.0
     # Start the offline model and point the agent at it; None: when OPENAI_API_KEY is unset.
@@ -90,6 +92,24 @@ class StackConfig:
     @property
     def log_path(self) -> Path:
         return self.path(self.log_dir) if self.log_dir else self.data_path / "logs"
+
+    def gateway_settings(self) -> dict[str, str]:
+        """Every gateway setting's value for this stack (see gateway_env)."""
+        defaults = load_defaults(self.repo_root)
+        if self.gateway_env is not None and (unknown := set(self.gateway_env) - set(defaults)):
+            raise ValueError(f"unknown gateway settings: {', '.join(sorted(unknown))}")
+        given = os.environ if self.gateway_env is None else self.gateway_env
+        values = settings_from(given, defaults)
+        if self.cors_allowed_origins is not None:
+            values["CORS_ALLOWED_ORIGINS"] = self.cors_allowed_origins
+        for zone, rate in (
+            ("AUTH", self.auth_rate),
+            ("SEND", self.send_rate),
+            ("CHATKIT", self.chatkit_rate),
+        ):
+            if rate is not None:
+                values |= rate_settings(zone, rate)
+        return values
 
     @property
     def uses_offline_model(self) -> bool:

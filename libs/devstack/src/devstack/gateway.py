@@ -1,12 +1,13 @@
 """The nginx gateway: render gateway/nginx.conf.template and run nginx as a child.
 
-Rendering substitutes `${NAME}` for the names in TEMPLATE_VARIABLES only, as the
+Rendering substitutes `${NAME}` for the template's upper-case placeholders only, as the
 official nginx image's envsubst does with the variables it is given, so nginx's own
 `$variables` are left alone and one template serves devstack, Compose and Kubernetes.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import shutil
@@ -16,30 +17,34 @@ from pathlib import Path
 
 from devstack.processes import ManagedProcess, http_ok
 
-# Every placeholder of the template, with the value a container deployment would use.
-TEMPLATE_VARIABLES: dict[str, str] = {
+# The gateway's settings and their defaults are defined once, in gateway/defaults.env
+# (read here, by the image's entrypoint and by the deploy tests). The rest of the template's
+# placeholders say where things are (ports, upstreams, paths: CONTAINER_TOPOLOGY for a
+# container deployment) or are worked out from the settings (derived_values).
+DEFAULTS_FILE = Path("gateway") / "defaults.env"
+CONTAINER_TOPOLOGY: dict[str, str] = {
     "GATEWAY_PORT": "8080",
     "AUTH_UPSTREAM": "auth:8001",
     "CONVERSATIONS_UPSTREAM": "conversations:8002",
     "AGENT_UPSTREAM": "agent:8003",
     "STATIC_ROOT": "/usr/share/nginx/html",
-    "CORS_ALLOWED_ORIGINS": "http://localhost:3000",
-    "AUTH_RATE_LIMIT": "10r/m",
-    "AUTH_RATE_BURST": "20",
-    "AUTH_RETRY_AFTER": "6",
-    "SEND_RATE_LIMIT": "30r/m",
-    "SEND_RATE_BURST": "10",
-    "SEND_RETRY_AFTER": "2",
-    "CHATKIT_RATE_LIMIT": "120r/m",
-    "CHATKIT_RATE_BURST": "40",
-    "CHATKIT_RETRY_AFTER": "1",
     "NGINX_WORKER_PROCESSES": "auto",
     "NGINX_PID_FILE": "/tmp/nginx.pid",
     "NGINX_TEMP_DIR": "/tmp",
 }
+# Rate-limited zones: <NAME>_RATE_LIMIT and <NAME>_RATE_BURST give <NAME>_RETRY_AFTER.
+RATE_ZONES = ("AUTH", "SESSION", "SEND", "CHATKIT", "CHAT")
+DERIVED = frozenset({*(f"{zone}_RETRY_AFTER" for zone in RATE_ZONES), "REAL_IP_DIRECTIVES"})
+# High enough that nothing a test or benchmark does from one address ever meets a limit.
+NO_LIMITS: dict[str, str] = {
+    **{f"{zone}_RATE_LIMIT": "100000r/s" for zone in RATE_ZONES},
+    **{f"{zone}_RATE_BURST": "100000" for zone in RATE_ZONES},
+    "CONN_PER_ADDRESS": "65535",  # nginx's highest
+    "CONN_PER_USER": "65535",
+}
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-_RATE = re.compile(r"^(\d+)r/([sm])$")
+_RATE = re.compile(r"^([1-9]\d*)r/([sm])$")
 
 INSTALL_HINT = (
     "nginx is not installed. Install it with `sudo apt-get install nginx` (Debian/Ubuntu), "
@@ -71,6 +76,75 @@ def template_path(repo_root: Path) -> Path:
     return repo_root / "gateway" / "nginx.conf.template"
 
 
+def load_defaults(repo_root: Path) -> dict[str, str]:
+    """gateway/defaults.env: every gateway setting with its default."""
+    values: dict[str, str] = {}
+    for line in (repo_root / DEFAULTS_FILE).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def settings_from(given: Mapping[str, str], defaults: Mapping[str, str]) -> dict[str, str]:
+    """Every setting of `defaults`, taken from `given` where it is set and not empty
+    (an empty value means the default, as in the image's entrypoint)."""
+    return {name: given.get(name) or default for name, default in defaults.items()}
+
+
+def rate_settings(zone: str, rate: RateLimit) -> dict[str, str]:
+    """The settings of one rate-limited zone (AUTH, SEND, ...) for a RateLimit."""
+    return {f"{zone}_RATE_LIMIT": rate.rate, f"{zone}_RATE_BURST": str(rate.burst)}
+
+
+def _positive(settings: Mapping[str, str], name: str, *, zero: bool = False) -> None:
+    value = settings[name]
+    if not value.isdigit() or (int(value) == 0 and not zero):
+        raise ValueError(f"gateway setting {name}={value!r}: expected a positive whole number")
+
+
+def real_ip_directives(trusted: str) -> str:
+    """nginx real_ip directives for a space-separated list of trusted proxies."""
+    sources = trusted.replace(",", " ").split()
+    if not sources:
+        return "# REAL_IP_FROM is empty: no proxy in front is trusted"
+    for source in sources:
+        try:
+            ipaddress.ip_network(source, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"gateway setting REAL_IP_FROM: {source!r} is not an address or CIDR"
+            ) from None
+    lines = [f"set_real_ip_from {source};" for source in sources]
+    return " ".join([*lines, "real_ip_header X-Forwarded-For;", "real_ip_recursive on;"])
+
+
+def derived_values(settings: Mapping[str, str]) -> dict[str, str]:
+    """Placeholders worked out from the settings (checked here: a bad value is a clear
+    ValueError naming the setting, not an nginx syntax error)."""
+    values: dict[str, str] = {}
+    for zone in RATE_ZONES:
+        _positive(settings, f"{zone}_RATE_BURST")
+        try:
+            rate = RateLimit(settings[f"{zone}_RATE_LIMIT"], int(settings[f"{zone}_RATE_BURST"]))
+        except ValueError as exc:
+            raise ValueError(f"gateway setting {zone}_RATE_LIMIT: {exc}") from None
+        values[f"{zone}_RETRY_AFTER"] = str(rate.retry_after)
+    for name in ("CONN_PER_ADDRESS", "CONN_PER_USER"):
+        _positive(settings, name)
+        if int(settings[name]) > 65535:
+            raise ValueError(f"gateway setting {name}: nginx allows at most 65535")
+    _positive(settings, "HSTS_MAX_AGE", zero=True)
+    values["REAL_IP_DIRECTIVES"] = real_ip_directives(settings["REAL_IP_FROM"])
+    return values
+
+
+def container_values(repo_root: Path) -> dict[str, str]:
+    """Every placeholder with the value a container deployment uses by default."""
+    defaults = load_defaults(repo_root)
+    return CONTAINER_TOPOLOGY | defaults | derived_values(defaults)
+
+
 def render(template: str, values: Mapping[str, str]) -> str:
     """The template with every known `${NAME}` replaced; unknown names are an error."""
     missing = sorted({m for m in _PLACEHOLDER.findall(template) if m not in values})
@@ -89,36 +163,27 @@ def nginx_binary() -> str:
 
 @dataclass(frozen=True)
 class GatewaySettings:
+    """Where nginx listens and sends, and the gateway settings (gateway/defaults.env names)."""
+
     port: int
     auth: str
     conversations: str
     agents: tuple[str, ...]
     static_root: Path
-    cors_allowed_origins: str
-    auth_rate: RateLimit
-    send_rate: RateLimit
-    chatkit_rate: RateLimit
+    settings: Mapping[str, str]
     host: str = "127.0.0.1"
     worker_processes: str = "1"
 
     def template_values(self, workdir: Path) -> dict[str, str]:
         return {
+            **self.settings,
+            **derived_values(self.settings),
             "GATEWAY_PORT": f"{self.host}:{self.port}",
             "AUTH_UPSTREAM": self.auth,
             "CONVERSATIONS_UPSTREAM": self.conversations,
             # Several replicas: the template's `server ${AGENT_UPSTREAM};` takes more servers.
             "AGENT_UPSTREAM": "; server ".join(self.agents),
             "STATIC_ROOT": str(self.static_root.resolve()),
-            "CORS_ALLOWED_ORIGINS": self.cors_allowed_origins,
-            "AUTH_RATE_LIMIT": self.auth_rate.rate,
-            "AUTH_RATE_BURST": str(self.auth_rate.burst),
-            "AUTH_RETRY_AFTER": str(self.auth_rate.retry_after),
-            "SEND_RATE_LIMIT": self.send_rate.rate,
-            "SEND_RATE_BURST": str(self.send_rate.burst),
-            "SEND_RETRY_AFTER": str(self.send_rate.retry_after),
-            "CHATKIT_RATE_LIMIT": self.chatkit_rate.rate,
-            "CHATKIT_RATE_BURST": str(self.chatkit_rate.burst),
-            "CHATKIT_RETRY_AFTER": str(self.chatkit_rate.retry_after),
             "NGINX_WORKER_PROCESSES": self.worker_processes,
             "NGINX_PID_FILE": str(workdir / "nginx.pid"),
             "NGINX_TEMP_DIR": str(workdir / "tmp"),

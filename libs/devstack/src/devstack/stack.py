@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from devstack import postgres
 from devstack.config import StackConfig
-from devstack.gateway import GatewaySettings, RateLimit, nginx_binary, nginx_process
+from devstack.gateway import (
+    GatewaySettings,
+    RateLimit,
+    nginx_binary,
+    nginx_process,
+    rate_settings,
+)
 from devstack.processes import ManagedProcess, free_port, http_ok, port_is_free
 
 LOCALHOST = "127.0.0.1"
@@ -132,17 +138,19 @@ class Stack:
         send_rate: RateLimit | None = None,
         chatkit_rate: RateLimit | None = None,
         cors_allowed_origins: str | None = None,
+        gateway_env: Mapping[str, str] | None = None,
     ) -> Iterator[str]:
-        """A second nginx in front of the same services with other limits; yields its URL."""
+        """A second nginx in front of the same services with other settings (gateway/
+        defaults.env names in gateway_env, or the shortcuts); yields its URL."""
         base = self._gateway_settings()
-        settings = replace(
-            base,
-            port=free_port(),
-            auth_rate=auth_rate or base.auth_rate,
-            send_rate=send_rate or base.send_rate,
-            chatkit_rate=chatkit_rate or base.chatkit_rate,
-            cors_allowed_origins=cors_allowed_origins or base.cors_allowed_origins,
-        )
+        overrides = dict(gateway_env or {})
+        for zone, rate in (("AUTH", auth_rate), ("SEND", send_rate), ("CHATKIT", chatkit_rate)):
+            overrides |= rate_settings(zone, rate) if rate else {}
+        if cors_allowed_origins:
+            overrides["CORS_ALLOWED_ORIGINS"] = cors_allowed_origins
+        if unknown := set(overrides) - set(base.settings):
+            raise ValueError(f"unknown gateway settings: {', '.join(sorted(unknown))}")
+        settings = replace(base, port=free_port(), settings={**base.settings, **overrides})
         process = self._gateway(f"gateway-{settings.port}", settings).start()
         try:
             self._wait_ready([process])
@@ -248,10 +256,7 @@ class Stack:
             conversations=f"{LOCALHOST}:{ports.conversations}",
             agents=tuple(f"{LOCALHOST}:{port}" for port in self.agent_ports),
             static_root=cfg.repo_root / "gateway" / "static",
-            cors_allowed_origins=cfg.cors_allowed_origins,
-            auth_rate=cfg.auth_rate,
-            send_rate=cfg.send_rate,
-            chatkit_rate=cfg.chatkit_rate,
+            settings=cfg.gateway_settings(),
             worker_processes=cfg.gateway_workers,
         )
 
