@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from devstack.gateway import DERIVED, load_defaults
 from pydantic_core import PydanticUndefined
 
 from tests.deploy.support import (
@@ -51,14 +52,15 @@ def test_every_variable_compose_interpolates_is_listed() -> None:
 
 
 def test_every_gateway_setting_an_operator_may_change_is_listed() -> None:
-    missing = template_placeholders() - GATEWAY_IMAGE_ONLY - set(env_example_names())
+    missing = template_placeholders() - GATEWAY_IMAGE_ONLY - DERIVED - set(env_example_names())
+    missing |= set(load_defaults(ROOT)) - set(env_example_names())
     assert not missing, f"gateway/nginx.conf.template takes {sorted(missing)}"
 
 
 def test_every_listed_name_is_read_by_something() -> None:
     known = set().union(*(s.env_names() for s in SERVICES))
     known |= {name for name, _, _ in interpolations(COMPOSE_FILE.read_text())}
-    known |= template_placeholders()
+    known |= template_placeholders() | set(load_defaults(ROOT))
     known |= {"DATABASE_URL", "GATEWAY_HOST_PORT"}
     stray = set(env_example_names()) - known
     assert not stray, f".env.example lists names nothing reads: {sorted(stray)}"
@@ -101,6 +103,7 @@ DEPLOYMENT_VALUES = {
     "HOST",
     "PORT",
     "AUTH_JWKS_URL",
+    "AUTH_URL",
     "CONVERSATIONS_GRPC_TARGET",
     "OPENAI_BASE_URL",
 }
@@ -129,3 +132,9 @@ def test_listed_defaults_are_the_services_defaults(service: Service) -> None:
             assert float(shown) == default, f".env.example: {name}={shown}, default {default}"
         else:
             assert shown == str(default), f".env.example: {name}={shown}, default {default}"
+
+
+def test_listed_gateway_defaults_are_the_gateways_defaults() -> None:
+    shown = example_values()
+    for name, default in load_defaults(ROOT).items():
+        assert shown[name] == default, f".env.example: {name}={shown[name]}, default {default!r}"

@@ -13,11 +13,12 @@ from unittest import mock
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
+from devstack.gateway import DERIVED, load_defaults
 
 from tests.deploy.support import (
-    GATEWAY_TEMPLATE,
     K8S_DIR,
     PRODUCT_SERVICES,
+    ROOT,
     SERVICES,
     SERVICES_BY_NAME,
     Service,
@@ -32,7 +33,7 @@ KUSTOMIZATIONS = ("base", "overlays/production")
 # (gRPC probes are GA since 1.27).
 KUBERNETES_VERSIONS = (kubernetes_validate.latest_version(), "1.29.0")
 BY_NAME = pytest.mark.parametrize("service", PRODUCT_SERVICES, ids=lambda s: s.name)
-GATEWAY_DOCKERFILE = GATEWAY_TEMPLATE.parent / "Dockerfile"
+GATEWAY_DOCKERFILE = ROOT / "gateway" / "Dockerfile"
 
 
 def kubectl() -> str | None:
@@ -140,9 +141,11 @@ def test_pods_get_every_setting_they_need_and_only_known_ones(
     needed = {"DATABASE_URL"} & service.env_names()
     if service.name == "auth":
         needed.add("JWT_PRIVATE_KEYS")
+    if service.name in ("auth", "agent"):
+        needed.add("AGENT_CLIENT_SECRET")  # the agent's service identity, checked by auth
     assert needed <= given
     secrets = {e["name"] for e in spec["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-    assert secrets <= {"DATABASE_URL", "JWT_PRIVATE_KEYS", "OPENAI_API_KEY"}
+    assert secrets <= {"DATABASE_URL", "JWT_PRIVATE_KEYS", "OPENAI_API_KEY", "AGENT_CLIENT_SECRET"}
 
 
 def test_shared_config_names_are_all_read_by_some_service() -> None:
@@ -154,6 +157,7 @@ def test_shared_config_names_are_all_read_by_some_service() -> None:
     target = f"dns:///conversations-grpc:{conversations.grpc_port}"
     assert config["CONVERSATIONS_GRPC_TARGET"] == target
     assert config["AUTH_JWKS_URL"] == "http://auth:8001/.well-known/jwks.json"
+    assert config["AUTH_URL"] == "http://auth:8001"  # the agent's /internal/token
 
 
 def test_the_agent_reaches_every_conversations_pod_through_a_headless_service(
@@ -218,32 +222,30 @@ def test_migration_job_runs_each_services_migrations_with_its_image(
             assert ran[("python", "-m", service.migrate)] == image
 
 
-def test_nginx_template_in_the_configmap_is_the_gateways(base: list[dict[str, Any]]) -> None:
-    copy = K8S_DIR / "base" / "gateway" / "nginx.conf.template"
-    assert copy.read_text() == GATEWAY_TEMPLATE.read_text(), (
-        "refresh the copy: cp gateway/nginx.conf.template deploy/k8s/base/gateway/"
-    )
-    if kubectl():
-        data = find(base, "ConfigMap", "gateway-nginx")["data"]
-        assert data["nginx.conf.template"] == GATEWAY_TEMPLATE.read_text()
+def test_the_gateway_uses_the_images_template_and_defaults(base: list[dict[str, Any]]) -> None:
+    """No copy of the template or of its defaults to keep in sync: the image has both."""
+    assert not list(K8S_DIR.rglob("nginx.conf.template"))
+    gateway = find(base, "Deployment", "gateway")
+    mounts = {m["mountPath"] for m in container(gateway).get("volumeMounts", [])}
+    assert "/etc/nginx/chatkit" not in mounts, "it would hide the image's template"
 
 
 def test_gateway_settings_fill_the_template_and_point_at_the_services(
     base: list[dict[str, Any]],
 ) -> None:
-    values = dockerfile_env(parse_dockerfile(GATEWAY_DOCKERFILE)) | env_file("gateway.env")
-    assert template_placeholders() - set(values) <= {
-        "AUTH_RETRY_AFTER",
-        "SEND_RETRY_AFTER",
-        "CHATKIT_RETRY_AFTER",
-    }
+    image = dockerfile_env(parse_dockerfile(GATEWAY_DOCKERFILE))
+    values = image | load_defaults(ROOT) | env_file("gateway.env")
+    assert template_placeholders() - set(values) <= DERIVED
+    assert not set(load_defaults(ROOT)) & set(env_file("gateway.env")), (
+        "gateway.env repeats a default of gateway/defaults.env: set only what differs"
+    )
     for name in ("auth", "conversations", "agent"):
         assert values[f"{name.upper()}_UPSTREAM"] == f"{name}:{SERVICES_BY_NAME[name].port}"
     # nginx's resolver ignores the cluster's search domains: keep the Services' stable IPs.
     assert values["GATEWAY_UPSTREAM_RESOLVE"] == "off"
     gateway = container(find(base, "Deployment", "gateway"))
     mounts = {m["mountPath"] for m in gateway["volumeMounts"]}
-    assert "/etc/nginx/chatkit" in mounts and "/tmp" in mounts
+    assert "/tmp" in mounts
     assert gateway["readinessProbe"]["httpGet"]["path"] == "/healthz"
 
 
@@ -271,6 +273,7 @@ def fake_secret() -> dict[str, str]:
         "DATABASE_URL": "postgresql://chatkit:secret@chatkit-db-rw:5432/chatkit",
         "JWT_PRIVATE_KEYS": pem.decode(),
         "OPENAI_API_KEY": "sk-test",
+        "AGENT_CLIENT_SECRET": "a-long-random-agent-client-secret-for-tests",
     }
 
 
