@@ -30,6 +30,8 @@ SERVICE_ENV = {
         "PASSWORD_HASH_PARALLELISM": "1",
         "ACCESS_TOKEN_TTL_SECONDS": "3600",
     },
+    # Load from a few users: the per-user turn limits would refuse most of it.
+    "conversations": {"TURN_RATE_PER_MINUTE": "0", "MAX_CONCURRENT_TURNS": "0"},
 }
 # The processes of the stack whose CPU counts toward a turn, in report order.
 STACK_GROUPS = ("gateway", "auth", "conversations", "agent", "postgres")

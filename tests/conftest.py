@@ -24,6 +24,8 @@ ALLOWED_ORIGIN = "http://localhost:3000"
 OTHER_ALLOWED_ORIGIN = "https://app.example.com"
 # High enough that no test but the rate-limit ones (own gateway) ever meets a limit.
 UNLIMITED = RateLimit("1000r/s", burst=1000)
+# Conversations' per-user turn limits, off like the gateway's (the abuse tests set them).
+NO_TURN_LIMITS = {"TURN_RATE_PER_MINUTE": "0", "MAX_CONCURRENT_TURNS": "0"}
 # Cheap password hashing: the tests sign up many users on two shared cores.
 FAST_HASHING = {
     "PASSWORD_HASH_MEMORY_KIB": "1024",
@@ -70,7 +72,7 @@ def stack(
         send_rate=UNLIMITED,
         chatkit_rate=UNLIMITED,
         offline_model=True,
-        service_env={"auth": FAST_HASHING},
+        service_env={"auth": FAST_HASHING, "conversations": NO_TURN_LIMITS},
     )
     with Stack(config) as running:
         yield running

@@ -158,6 +158,9 @@ def settings(database_url: str, test_keys: TestKeys) -> Settings:
         auth_jwks_url=None,
         log_level="WARNING",
         db_pool_max_size=5,
+        # Off for the suite (tests start many turns per user); test_budgets sets its own.
+        turn_rate_per_minute=0,
+        max_concurrent_turns=0,
     )
 
 

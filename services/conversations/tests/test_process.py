@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from services.conversations.tests.conftest import RunningService
 
 SERVICE = "chat.conversations.v1.ConversationsService"
+# The tables this service owns.
+TABLES = ("conversations", "messages", "send_budgets")
 
 
 def test_concurrent_migrations_on_an_empty_database_both_succeed(
@@ -40,21 +42,22 @@ def test_concurrent_migrations_on_an_empty_database_both_succeed(
         tables = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchall()
-    assert version == [("0002",)]
-    assert {t for (t,) in tables} == {"conversations", "messages", "alembic_version_conversations"}
+    assert version == [("0003",)]
+    assert {t for (t,) in tables} == {*TABLES, "alembic_version_conversations"}
 
 
 def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT table_name, column_name, is_nullable = 'YES' FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name IN ('conversations', 'messages')"
+            " WHERE table_schema = 'public' AND table_name = ANY(%s)",
+            (list(TABLES),),
         ).fetchall()
     migrated = set(rows)
     modelled = {
         (table.name, column.name, bool(column.nullable))
         for table in SQLModel.metadata.sorted_tables
-        if table.name in ("conversations", "messages")
+        if table.name in TABLES
         for column in table.columns
     }
     assert migrated == modelled

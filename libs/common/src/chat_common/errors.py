@@ -7,6 +7,7 @@ Services raise these from their store/pipeline code; the client only ever sees
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import grpc
@@ -15,6 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 log = logging.getLogger(__name__)
+
+# The gRPC trailing metadata key of RateLimited's Retry-After (seconds).
+RETRY_AFTER_METADATA = "retry-after"
 
 
 class DomainError(Exception):
@@ -28,6 +32,10 @@ class DomainError(Exception):
         self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(self.message)
 
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        """What a gRPC status carries besides code and message (see RateLimited)."""
+        return ()
+
 
 class InvalidInput(DomainError):
     status, grpc_code, default_message = 422, grpc.StatusCode.INVALID_ARGUMENT, "invalid input"
@@ -39,14 +47,6 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status, grpc_code, default_message = 409, grpc.StatusCode.ALREADY_EXISTS, "conflict"
-
-
-class FailedPrecondition(DomainError):
-    """The request is well formed but the target's state refuses it (e.g. a write that
-    would change a message already in a final state)."""
-
-    status, grpc_code = 409, grpc.StatusCode.FAILED_PRECONDITION
-    default_message = "failed precondition"
 
 
 class Unauthenticated(DomainError):
@@ -69,6 +69,9 @@ class RateLimited(DomainError):
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
 
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((RETRY_AFTER_METADATA, str(self.retry_after)),)
+
 
 class UpstreamFailed(DomainError):
     status, grpc_code, default_message = 502, grpc.StatusCode.UNAVAILABLE, "upstream failed"
@@ -87,16 +90,31 @@ GRPC_TO_ERROR: dict[grpc.StatusCode, type[DomainError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: Conflict,
-    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.DEADLINE_EXCEEDED: UpstreamTimeout,
 }
 
 
-def from_grpc(code: grpc.StatusCode, details: str | None) -> DomainError:
-    """The domain error a gRPC status stands for (unknown codes become UpstreamFailed)."""
+def from_grpc(
+    code: grpc.StatusCode,
+    details: str | None,
+    trailing_metadata: Sequence[tuple[str, str | bytes]] | None = None,
+) -> DomainError:
+    """The domain error a gRPC status stands for (unknown codes become UpstreamFailed);
+    RESOURCE_EXHAUSTED is RateLimited with the `retry-after` it carries."""
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return RateLimited(details or None, retry_after=_retry_after(trailing_metadata or ()))
     return GRPC_TO_ERROR.get(code, UpstreamFailed)(details or None)
+
+
+def _retry_after(metadata: Sequence[tuple[str, str | bytes]]) -> int:
+    for key, value in metadata:
+        if key == RETRY_AFTER_METADATA:
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            if text.isdigit():
+                return int(text)
+    return 1
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
