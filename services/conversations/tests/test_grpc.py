@@ -119,7 +119,9 @@ async def test_update_message_stores_a_streamed_reply(rpc: Rpc, alice: User) -> 
 async def test_update_message_changes_only_the_given_fields(rpc: Rpc, alice: User) -> None:
     conv = await rpc.conversation(alice)
     calls = '[{"id": "c1"}]'
-    message = await rpc.append(alice, conv.id, "text", role="assistant", tool_calls_json=calls)
+    message = await rpc.append(
+        alice, conv.id, "text", role="assistant", tool_calls_json=calls, status="in_progress"
+    )
 
     updated = await rpc(
         alice,
@@ -133,7 +135,9 @@ async def test_update_message_changes_only_the_given_fields(rpc: Rpc, alice: Use
 
 async def test_an_empty_tool_calls_json_clears_them(rpc: Rpc, alice: User) -> None:
     conv = await rpc.conversation(alice)
-    message = await rpc.append(alice, conv.id, "", role="assistant", tool_calls_json="[{}]")
+    message = await rpc.append(
+        alice, conv.id, "", role="assistant", tool_calls_json="[{}]", status="in_progress"
+    )
     request = pb.UpdateMessageRequest(
         conversation_id=conv.id, message_id=message.id, tool_calls_json=""
     )

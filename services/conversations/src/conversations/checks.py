@@ -12,13 +12,19 @@ from uuid import UUID
 
 import orjson
 from chat_common.errors import InvalidInput
+from chat_common.limits import IDEMPOTENCY_KEY_MAX_CHARS
 
 from conversations.models import STATUSES, TITLE_MAX_CHARS, ConversationRecord
 
 # Assistant, tool and system content is written by our own code, not typed by a person:
 # it gets a generous cap instead of MESSAGE_MAX_CHARS (a runaway reply still has a bound).
 INTERNAL_MAX_CHARS: Final = 1_000_000
-JSON_MAX_CHARS: Final = 1_000_000
+# MESSAGE_PAYLOAD_MAX_BYTES' default (store functions called without the setting get it).
+DEFAULT_PAYLOAD_MAX_BYTES: Final = 32_768
+# Tool calls come from the model (bounded by its output tokens): generous but finite.
+TOOL_CALLS_MAX_BYTES: Final = 256 * 1024
+# A JSON \u0000 escape (an odd run of backslashes before it): Postgres cannot store it.
+_JSON_NUL: Final = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 AUTO_TITLE_CHARS: Final = 60
 
 
@@ -55,19 +61,31 @@ def valid_tokens(count: int) -> int:
     return count
 
 
-def valid_json(value: str | None, kind: type, name: str) -> str | None:
-    """The JSON text to store ("" and None mean none), checked to be a `kind` value."""
+def valid_json(value: str | None, kind: type, name: str, *, max_bytes: int) -> str | None:
+    """The JSON text to store ("" and None mean none), checked to be a `kind` value of at
+    most `max_bytes` UTF-8 bytes with no NUL in it."""
     if not value:
         return None
-    if len(value) > JSON_MAX_CHARS:
-        raise InvalidInput(f"{name} is too large")
+    # The length in characters first: a huge value is refused without encoding it.
+    if len(value) > max_bytes or len(value.encode()) > max_bytes:
+        raise InvalidInput(f"{name} is larger than {max_bytes} bytes")
+    if "\x00" in value or _JSON_NUL.search(value):
+        raise InvalidInput(f"{name} must not contain NUL characters")
     try:
         parsed = orjson.loads(value)
     except orjson.JSONDecodeError:
         raise InvalidInput(f"{name} must be JSON") from None
-    if not isinstance(parsed, kind) or "\\u0000" in value:
+    if not isinstance(parsed, kind):
         raise InvalidInput(f"{name} must be a JSON {'array' if kind is list else 'object'}")
     return value
+
+
+def valid_idempotency_key(key: str | None) -> str | None:
+    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX_CHARS:
+        raise InvalidInput(f"idempotency key must be 1..{IDEMPOTENCY_KEY_MAX_CHARS} characters")
+    if key is not None and "\x00" in key:
+        raise InvalidInput("idempotency key must not contain NUL characters")
+    return key
 
 
 def auto_title(content: str) -> str | None:
@@ -87,14 +105,15 @@ def encode_cursor(last: ConversationRecord) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-_CURSOR = re.compile(r"^(-?\d{1,20})\.([0-9a-f]{32})$")
+# Matched with fullmatch: `match` with `$` would also take a trailing newline.
+_CURSOR = re.compile(r"(-?\d{1,20})\.([0-9a-f]{32})")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     """The (updated_at, id) a cursor continues after; InvalidInput for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        match = _CURSOR.match(base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii"))
+        match = _CURSOR.fullmatch(base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii"))
         if len(cursor) > 100 or match is None:
             raise ValueError
         updated_at = from_epoch_micros(int(match.group(1)))

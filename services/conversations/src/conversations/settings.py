@@ -7,6 +7,8 @@ from functools import lru_cache
 from chat_common.settings import TokenSettings, async_database_url
 from pydantic import Field, field_validator
 
+from conversations.checks import DEFAULT_PAYLOAD_MAX_BYTES
+
 
 class Settings(TokenSettings):
     # postgresql://user:pass@host:port/db (psycopg 3 is used whatever the scheme says).
@@ -15,6 +17,10 @@ class Settings(TokenSettings):
     grpc_port: int = Field(default=50051, ge=1, le=65535)
     # Longest user-authored message; assistant and tool content get INTERNAL_MAX_CHARS.
     message_max_chars: int = Field(default=10_000, ge=1, le=1_000_000)
+    # Largest stored message payload (ChatKit item JSON, UTF-8 bytes) and conversation
+    # metadata, from any writer: a user item is mostly its text, so tens of KiB is ample,
+    # and every history read carries payloads.
+    message_payload_max_bytes: int = Field(default=DEFAULT_PAYLOAD_MAX_BYTES, ge=1024, le=1_048_576)
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=20, ge=1)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -25,10 +31,6 @@ class Settings(TokenSettings):
     stale_reply_seconds: float = Field(default=300.0, gt=0)
     # How often each replica looks for such replies.
     stale_reply_sweep_seconds: float = Field(default=60.0, gt=0)
-    # Per-user turn limits, for REST and ChatKit alike (budgets.py); 0 turns one off.
-    turn_rate_per_minute: float = Field(default=30.0, ge=0)
-    turn_rate_burst: int = Field(default=10, ge=1)
-    max_concurrent_turns: int = Field(default=3, ge=0)
 
     @field_validator("database_url")
     @classmethod

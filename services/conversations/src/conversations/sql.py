@@ -20,6 +20,14 @@ MESSAGE_COLS = (
     " CAST(m.payload AS text), m.input_tokens, m.output_tokens, m.idempotency_key,"
     " m.created_at, m.seq"
 )
+# The same columns with payload NULL, for reads that never show it (REST lists): a payload
+# may be tens of KiB, and a page of 100 would read every one.
+MESSAGE_COLS_NO_PAYLOAD = MESSAGE_COLS.replace("CAST(m.payload AS text)", "CAST(NULL AS text)")
+# What the row subqueries of the list statements select (no `*`: payload only if wanted).
+_MESSAGE_FIELDS = (
+    "m.id, m.conversation_id, m.role, m.content, m.status, m.tool_calls, m.payload,"
+    " m.input_tokens, m.output_tokens, m.idempotency_key, m.created_at, m.seq"
+)
 # Owned by the caller and not deleted.
 LIVE_CONV = "c.id = %(conversation_id)s AND c.user_id = %(user_id)s AND c.deleted_at IS NULL"
 
@@ -136,8 +144,23 @@ SELECT {MESSAGE_COLS} FROM messages m JOIN conversations c ON c.id = m.conversat
 WHERE {LIVE_CONV} AND m.id = %(message_id)s AND m.conversation_id = %(conversation_id)s
 """
 
+# A final message (complete, failed, interrupted) matches an update only when the update
+# changes none of status, content, tool calls and usage (a retried final write, or a
+# payload-only write such as a ChatKit item); a heartbeat (no field set) never matches it.
+# In the WHERE clause, so a concurrent final write or sweep is re-checked on the newest row.
+_SAME_FINAL_STATE = """
+    NOT %(heartbeat)s
+    AND COALESCE(CAST(%(content)s AS text) = m.content, true)
+    AND COALESCE(CAST(%(status)s AS text) = m.status, true)
+    AND (NOT %(set_tool_calls)s
+         OR CAST(%(tool_calls)s AS jsonb) IS NOT DISTINCT FROM m.tool_calls)
+    AND COALESCE(CAST(%(input_tokens)s AS integer) = m.input_tokens, true)
+    AND COALESCE(CAST(%(output_tokens)s AS integer) = m.output_tokens, true)"""
+
 # `content_ok_for_user` is false when new content breaks the user-authored limits: then
 # only non-user messages match (the caller tells "too long" from "not found" afterwards).
+# Every update moves updated_at, the liveness the stale-reply sweeper reads: an update
+# with no field set is the writer's heartbeat.
 UPDATE_MESSAGE = f"""
 UPDATE messages AS m SET
   content = COALESCE(CAST(%(content)s AS text), m.content),
@@ -151,6 +174,7 @@ UPDATE messages AS m SET
 FROM conversations c
 WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s
   AND (%(content_ok_for_user)s OR m.role <> 'user')
+  AND (m.status = 'in_progress' OR ({_SAME_FINAL_STATE}))
 RETURNING {MESSAGE_COLS}
 """
 
@@ -167,7 +191,30 @@ WITH stale AS (
   FOR UPDATE SKIP LOCKED
 )
 UPDATE messages AS m SET status = 'interrupted', updated_at = now()
-FROM stale WHERE m.id = stale.id
+FROM stale WHERE m.id = stale.id AND m.status = 'in_progress'
+"""
+
+# ChatKit feedback on a set of messages of one conversation, all or nothing: `changed`
+# only runs when every id is a message of this live conversation of the user. The keys
+# are those the agent's ChatKit store reads from the payload. updated_at stays: feedback
+# is no sign of life of a reply.
+SET_FEEDBACK = f"""
+WITH conv AS (
+  SELECT c.id FROM conversations c WHERE {LIVE_CONV}
+), target AS (
+  SELECT m.id FROM messages m JOIN conv ON m.conversation_id = conv.id
+  WHERE m.id = ANY(%(message_ids)s)
+), changed AS (
+  UPDATE messages AS m SET payload = CASE
+    WHEN CAST(%(feedback)s AS text) IS NULL THEN m.payload - 'feedback' - 'feedback_at'
+    ELSE COALESCE(m.payload, '{{}}'::jsonb) || jsonb_build_object(
+      'feedback', CAST(%(feedback)s AS text), 'feedback_at', CAST(%(feedback_at)s AS text))
+    END
+  FROM target
+  WHERE m.id = target.id AND (SELECT count(*) FROM target) = %(count)s
+  RETURNING m.id
+)
+SELECT (SELECT count(*) FROM conv), (SELECT count(*) FROM changed)
 """
 
 DELETE_MESSAGE = f"""
@@ -177,7 +224,9 @@ RETURNING m.id
 """
 
 
-def _list_messages(*, anchored: bool, direction: str, comparison: str = "") -> str:
+def _list_messages(
+    *, anchored: bool, direction: str, comparison: str = "", with_payload: bool = True
+) -> str:
     """Rows of (conversation id, anchor seq, message columns…), oldest first. No row: no
     such live conversation of this user; an empty page still yields one row whose
     message columns are NULL (LEFT JOIN); a NULL anchor seq: the anchor is not here."""
@@ -188,12 +237,14 @@ def _list_messages(*, anchored: bool, direction: str, comparison: str = "") -> s
     )
     anchor_seq = "a.seq" if anchored else "CAST(NULL AS bigint)"
     window = f"AND m.seq {comparison} a.seq" if anchored else ""
+    cols = MESSAGE_COLS if with_payload else MESSAGE_COLS_NO_PAYLOAD
+    fields = _MESSAGE_FIELDS if with_payload else _MESSAGE_FIELDS.replace(" m.payload,", "")
     return f"""
-SELECT c.id, {anchor_seq}, {MESSAGE_COLS}
+SELECT c.id, {anchor_seq}, {cols}
 FROM conversations c
 {anchor_join}
 LEFT JOIN LATERAL (
-  SELECT * FROM messages m WHERE m.conversation_id = c.id {window}
+  SELECT {fields} FROM messages m WHERE m.conversation_id = c.id {window}
   ORDER BY m.seq {direction} LIMIT %(limit)s
 ) m ON true
 WHERE {LIVE_CONV}
@@ -201,7 +252,15 @@ ORDER BY m.seq
 """
 
 
-LIST_MESSAGES_LATEST = _list_messages(anchored=False, direction="DESC")
-LIST_MESSAGES_OLDEST = _list_messages(anchored=False, direction="ASC")
-LIST_MESSAGES_BEFORE = _list_messages(anchored=True, direction="DESC", comparison="<")
-LIST_MESSAGES_AFTER = _list_messages(anchored=True, direction="ASC", comparison=">")
+# By (window, with payload). The window: "latest"/"oldest" (no anchor) or "before"/"after"
+# an anchor. Without payload for REST, which never shows it, so its pages never read it.
+LIST_MESSAGES = {
+    (anchor, with_payload): _list_messages(
+        anchored=anchor in ("before", "after"),
+        direction="ASC" if anchor in ("after", "oldest") else "DESC",
+        comparison={"before": "<", "after": ">"}.get(anchor, ""),
+        with_payload=with_payload,
+    )
+    for anchor in ("latest", "oldest", "before", "after")
+    for with_payload in (True, False)
+}

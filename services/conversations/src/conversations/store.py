@@ -10,36 +10,35 @@ also reads its history pipelines two statements in one round trip and transactio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Final
 from uuid import UUID
 
-from chat_common.errors import Conflict, InvalidInput, NotFound
-from psycopg import AsyncConnection, AsyncCursor, DataError
-from psycopg import errors as pg_errors
+from chat_common.errors import Conflict, FailedPrecondition, InvalidInput, NotFound
 
-from conversations import budgets, sql
+from conversations import sql
 from conversations.checks import (
+    DEFAULT_PAYLOAD_MAX_BYTES,
+    TOOL_CALLS_MAX_BYTES,
     auto_title,
     check_content,
     check_limit,
     decode_cursor,
     encode_cursor,
+    valid_idempotency_key,
     valid_json,
     valid_status,
     valid_title,
     valid_tokens,
 )
-from conversations.models import (
-    IDEMPOTENCY_KEY_MAX_CHARS,
-    ROLES,
-    ConversationRecord,
-    MessageRecord,
-    MessageSlice,
-    Page,
-    Turn,
-)
+from conversations.models import ROLES, ConversationRecord, MessageRecord, MessageSlice, Page, Turn
+from conversations.rows import Connection as Connection  # deps.py imports it from here
+from conversations.rows import conversation as _conversation
+from conversations.rows import domain_errors as _domain_errors
+from conversations.rows import execute as _execute
+from conversations.rows import found as _found
+from conversations.rows import message as _message
+from conversations.rows import one_or_none as _one_or_none
 
 DEFAULT_PAGE_SIZE: Final = 20
 DEFAULT_HISTORY_SIZE: Final = 50
@@ -51,10 +50,6 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
-# A pooled psycopg connection (see db.py) in autocommit mode; rows are tuples.
-Connection = AsyncConnection[tuple[Any, ...]]
-Rows = AsyncCursor[tuple[Any, ...]]
-
 # ------------------------------------------------------------------------ conversations
 
 
@@ -65,12 +60,13 @@ async def create_conversation(
     title: str | None = None,
     conversation_id: UUID | None = None,
     metadata_json: str | None = None,
+    payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> ConversationRecord:
     params = {
         "id": conversation_id or uuid.uuid4(),
         "user_id": user_id,
         "title": valid_title(title),
-        "metadata": valid_json(metadata_json, dict, "metadata"),
+        "metadata": valid_json(metadata_json, dict, "metadata", max_bytes=payload_max_bytes),
     }
     row = await _one_or_none(db, sql.CREATE_CONVERSATION, params)
     if row is None:
@@ -108,6 +104,7 @@ async def update_conversation(
     conversation_id: UUID,
     title: str | _Unset | None = UNSET,
     metadata_json: str | _Unset | None = UNSET,
+    payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> ConversationRecord:
     params = {
         "conversation_id": conversation_id,
@@ -115,11 +112,7 @@ async def update_conversation(
         "set_title": not isinstance(title, _Unset),
         "title": None if isinstance(title, _Unset) else valid_title(title),
         "set_metadata": not isinstance(metadata_json, _Unset),
-        "metadata": (
-            None
-            if isinstance(metadata_json, _Unset)
-            else valid_json(metadata_json, dict, "metadata")
-        ),
+        "metadata": _json_or_unset(metadata_json, dict, "metadata", payload_max_bytes),
     }
     return _conversation(await _found(db, sql.UPDATE_CONVERSATION, params, "conversation"))
 
@@ -147,6 +140,7 @@ async def append_message(
     message_id: UUID | None = None,
     input_tokens: int = 0,
     output_tokens: int = 0,
+    payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> MessageRecord:
     """Stores one message and bumps the conversation's updated_at."""
     if role not in ROLES:
@@ -160,8 +154,10 @@ async def append_message(
         "role": role,
         "content": content,
         "status": valid_status(status or "complete"),
-        "tool_calls": valid_json(tool_calls_json, list, "tool_calls"),
-        "payload": valid_json(payload_json, dict, "payload"),
+        "tool_calls": valid_json(
+            tool_calls_json, list, "tool_calls", max_bytes=TOOL_CALLS_MAX_BYTES
+        ),
+        "payload": valid_json(payload_json, dict, "payload", max_bytes=payload_max_bytes),
         "input_tokens": valid_tokens(input_tokens),
         "output_tokens": valid_tokens(output_tokens),
     }
@@ -179,18 +175,16 @@ async def start_turn(
     payload_json: str | None = None,
     history_limit: int = 0,
     max_history: int = 100,
-    budget: budgets.TurnBudget = budgets.UNLIMITED,
+    payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> Turn:
     """The user message and an empty in-progress assistant reply, stored together.
 
     A key already used in this conversation with the same content stores nothing and
     returns the first pair (`replayed`); with other content it is a Conflict. With a
     `history_limit` the turn also carries the latest messages up to its user message.
-    A new turn over the user's `budget` is RateLimited and stores nothing.
     """
     check_content(content, user_authored=True, max_chars=max_chars)
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_CHARS:
-        raise InvalidInput(f"idempotency key must be 1..{IDEMPOTENCY_KEY_MAX_CHARS} chars")
+    valid_idempotency_key(idempotency_key)
     if history_limit:
         check_limit(history_limit, max_history)
     params = {
@@ -199,12 +193,12 @@ async def start_turn(
         "user_message_id": uuid.uuid4(),
         "assistant_message_id": uuid.uuid4(),
         "content": content,
-        "payload": valid_json(payload_json, dict, "payload"),
+        "payload": valid_json(payload_json, dict, "payload", max_bytes=payload_max_bytes),
         "idempotency_key": idempotency_key,
         "auto_title": auto_title(content),
         "history_limit": history_limit,
     }
-    rows, history_rows = await _turn_rows(db, params, with_history=history_limit > 0, budget=budget)
+    rows, history_rows = await _turn_rows(db, params, with_history=history_limit > 0)
     history = [_message(row) for row in history_rows] if history_limit else None
     if rows:
         first, second = (_message(row) for row in rows)
@@ -216,18 +210,18 @@ async def start_turn(
 
 
 async def _turn_rows(
-    db: Connection, params: Mapping[str, Any], *, with_history: bool, budget: budgets.TurnBudget
+    db: Connection, params: Mapping[str, Any], *, with_history: bool
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """START_TURN's rows, and TURN_HISTORY's when asked, after the budget's charge. The
-    statements go in one pipelined round trip with no Sync between them: one implicit
-    transaction, so the history is read while the turn still holds its conversation's
-    lock, and a refused charge (an error) skips the rest."""
-    with _domain_errors(), budgets.refusals(budget):
+    """START_TURN's rows, and TURN_HISTORY's when asked. Both statements go in one
+    pipelined round trip with no Sync between them: one implicit transaction, so the
+    history is read while the turn still holds its conversation's lock."""
+    if not with_history:
+        return await (await _execute(db, sql.START_TURN, params)).fetchall(), []
+    with _domain_errors():
         async with db.pipeline():
-            await budgets.charge(db, budget=budget, turn=params)
             turn = await db.execute(sql.START_TURN, params)
-            history = await db.execute(sql.TURN_HISTORY, params) if with_history else None
-    return await turn.fetchall(), await history.fetchall() if history else []
+            history = await db.execute(sql.TURN_HISTORY, params)
+    return await turn.fetchall(), await history.fetchall()
 
 
 async def _replay(
@@ -257,8 +251,15 @@ async def update_message(
     payload_json: str | _Unset | None = UNSET,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
+    payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> MessageRecord:
-    """Changes the given fields of one message in place (e.g. a streaming reply)."""
+    """Changes the given fields of one message in place (e.g. a streaming reply).
+
+    A final message (complete, failed, interrupted) keeps its status, content, tool calls
+    and usage: a write changing one is FailedPrecondition (the same values again are
+    accepted: a retried final write). With no field given it is a heartbeat: it keeps an
+    in-progress reply alive for the stale-reply sweeper (FailedPrecondition once final).
+    """
     content_ok_for_user = True
     if content is not None:
         check_content(content, user_authored=False, max_chars=max_chars)
@@ -270,19 +271,29 @@ async def update_message(
         "content": content,
         "status": None if status is None else valid_status(status),
         "set_tool_calls": not isinstance(tool_calls_json, _Unset),
-        "tool_calls": _json_or_unset(tool_calls_json, list, "tool_calls"),
+        "tool_calls": _json_or_unset(tool_calls_json, list, "tool_calls", TOOL_CALLS_MAX_BYTES),
         "set_payload": not isinstance(payload_json, _Unset),
-        "payload": _json_or_unset(payload_json, dict, "payload"),
+        "payload": _json_or_unset(payload_json, dict, "payload", payload_max_bytes),
         "input_tokens": None if input_tokens is None else valid_tokens(input_tokens),
         "output_tokens": None if output_tokens is None else valid_tokens(output_tokens),
         "content_ok_for_user": content_ok_for_user,
     }
+    params["heartbeat"] = all(
+        value is None for value in (content, status, input_tokens, output_tokens)
+    ) and not (params["set_tool_calls"] or params["set_payload"])
     row = await _one_or_none(db, sql.UPDATE_MESSAGE, params)
     if row is not None:
         return _message(row)
-    # Nothing matched: a missing message, or a user message given unacceptable content.
-    await get_message(db, user_id=user_id, conversation_id=conversation_id, message_id=message_id)
-    raise InvalidInput(f"a user message must have 1..{max_chars} characters")
+    # Nothing matched: a missing message, a final one this write would change, or a user
+    # message given unacceptable content.
+    current = await get_message(
+        db, user_id=user_id, conversation_id=conversation_id, message_id=message_id
+    )
+    if current.role == "user" and not content_ok_for_user:
+        raise InvalidInput(f"a user message must have 1..{max_chars} characters")
+    raise FailedPrecondition(
+        f"the message is already {current.status}: its status and content are final"
+    )
 
 
 async def get_message(
@@ -316,14 +327,17 @@ async def list_messages(
     before: UUID | None = None,
     after: UUID | None = None,
     oldest_first: bool = False,
+    with_payload: bool = True,
 ) -> MessageSlice:
     """Oldest first. No anchor: the latest `limit` (the first, with `oldest_first`);
-    `before`/`after` a message id of this conversation: the page next to it."""
+    `before`/`after` a message id of this conversation: the page next to it. Without
+    `with_payload` the payload column is not read (`payload_json` is None)."""
     check_limit(limit, max_limit)
     if before is not None and after is not None:
         raise InvalidInput("give either before or after, not both")
     anchor = before or after
-    statement, newest_window = _history_statement(before, after, oldest_first)
+    window = _window(before, after, oldest_first)
+    statement, newest_window = sql.LIST_MESSAGES[window, with_payload], window in _NEWEST
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
@@ -343,58 +357,20 @@ async def list_messages(
     return MessageSlice(messages=messages, has_more=has_more)
 
 
-def _history_statement(
-    before: UUID | None, after: UUID | None, oldest_first: bool
-) -> tuple[str, bool]:
+# Windows read backwards from their end (the extra row of has_more is their oldest).
+_NEWEST: Final = ("before", "latest")
+
+
+def _window(before: UUID | None, after: UUID | None, oldest_first: bool) -> str:
     if before is not None:
-        return sql.LIST_MESSAGES_BEFORE, True
+        return "before"
     if after is not None:
-        return sql.LIST_MESSAGES_AFTER, False
-    if oldest_first:
-        return sql.LIST_MESSAGES_OLDEST, False
-    return sql.LIST_MESSAGES_LATEST, True
+        return "after"
+    return "oldest" if oldest_first else "latest"
 
 
 # ------------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except pg_errors.UniqueViolation as exc:
-        raise Conflict("already exists") from exc
-    except DataError as exc:  # a value Postgres cannot store (e.g. out of range)
-        raise InvalidInput("invalid value") from exc
-
-
-async def _execute(db: Connection, query: str, params: Mapping[str, Any]) -> Rows:
-    with _domain_errors():
-        return await db.execute(query, params)
-
-
-async def _one_or_none(
-    db: Connection, query: str, params: Mapping[str, Any]
-) -> tuple[Any, ...] | None:
-    return await (await _execute(db, query, params)).fetchone()
-
-
-async def _found(
-    db: Connection, query: str, params: Mapping[str, Any], what: str
-) -> tuple[Any, ...]:
-    row = await _one_or_none(db, query, params)
-    if row is None:
-        raise NotFound(f"{what} not found")
-    return row
-
-
-def _conversation(row: Sequence[Any]) -> ConversationRecord:
-    return ConversationRecord(*row)
-
-
-def _message(row: Sequence[Any]) -> MessageRecord:
-    return MessageRecord(*row)
-
-
-def _json_or_unset(value: str | _Unset | None, kind: type, name: str) -> str | None:
-    return None if isinstance(value, _Unset) else valid_json(value, kind, name)
+def _json_or_unset(value: str | _Unset | None, kind: type, name: str, max_bytes: int) -> str | None:
+    return None if isinstance(value, _Unset) else valid_json(value, kind, name, max_bytes=max_bytes)

@@ -88,7 +88,13 @@ async def list_messages(
     """Oldest first. No cursor: the latest `limit`; `before`/`after` a message id: the
     page older than it, or what came after it (polling)."""
     page = await store.list_messages(
-        db, user_id=user, conversation_id=conversation_id, limit=limit, before=before, after=after
+        db,
+        user_id=user,
+        conversation_id=conversation_id,
+        limit=limit,
+        before=before,
+        after=after,
+        with_payload=False,  # a Message shows no payload: never read the column
     )
     return MessagePage(items=[message_public(m) for m in page.messages], has_more=page.has_more)
 

@@ -1,5 +1,5 @@
-"""The gRPC server: ConversationsService, the standard health service and reflection,
-in the same process (and event loop) as the REST app."""
+"""The gRPC server: ConversationsService, the standard health service and (except in
+production) reflection, in the same process (and event loop) as the REST app."""
 
 from __future__ import annotations
 
@@ -16,38 +16,52 @@ from grpc_reflection.v1alpha import reflection
 
 from conversations.db import Pool
 from conversations.grpc.interceptors import interceptors
+from conversations.grpc.limits import MAX_SEND_BYTES, max_receive_bytes
 from conversations.grpc.servicer import ConversationsServicer
 from conversations.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME: Final = pb.DESCRIPTOR.services_by_name["ConversationsService"].full_name
-_OPTIONS: Final = [
-    # Fail loudly when the port is taken instead of silently sharing it (Linux default).
-    ("grpc.so_reuseport", 0),
-    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-]
+
+
+def _options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        # Fail loudly when the port is taken instead of silently sharing it (Linux default).
+        ("grpc.so_reuseport", 0),
+        # Deliberate bounds, see grpc/limits.py: the largest valid request, and responses
+        # the servicer already keeps under MAX_SEND_BYTES with a clear error.
+        (
+            "grpc.max_receive_message_length",
+            max_receive_bytes(settings.message_payload_max_bytes),
+        ),
+        ("grpc.max_send_message_length", MAX_SEND_BYTES),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ]
 
 
 class GrpcServer:
     def __init__(self, *, pool: Pool, settings: Settings, verifier: CachingVerifier):
         self._settings = settings
-        self.server = grpc.aio.server(interceptors=interceptors(verifier), options=_OPTIONS)
+        self.server = grpc.aio.server(
+            interceptors=interceptors(verifier), options=_options(settings)
+        )
         pb_grpc.add_ConversationsServiceServicer_to_server(
             ConversationsServicer(pool, settings), self.server
         )
         self.health = grpc_health.aio.HealthServicer()  # type: ignore[attr-defined]  # stubs lag
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            self.server,
-        )
+        # Reflection lists every method to anyone who can reach the port: a development aid.
+        if settings.environment != "production":
+            reflection.enable_server_reflection(
+                (
+                    SERVICE_NAME,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ),
+                self.server,
+            )
         self.address = f"{settings.host}:{settings.grpc_port}"
         self.server.add_insecure_port(self.address)
 

@@ -7,12 +7,13 @@ from typing import Any, Final
 
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_common.errors import InvalidInput
 
-from conversations import store
-from conversations.budgets import TurnBudget
+from conversations import feedback, store
 from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
 from conversations.grpc.interceptors import current_user
+from conversations.grpc.limits import bounded, fit_history
 from conversations.settings import Settings
 
 Context = Any  # grpc.aio.ServicerContext; the servicer never needs more than the request
@@ -25,7 +26,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
         self._max_chars = settings.message_max_chars
-        self._budget = TurnBudget.from_settings(settings)
+        self._payload_max = settings.message_payload_max_bytes
 
     async def CreateConversation(
         self, request: pb.CreateConversationRequest, context: Context
@@ -37,6 +38,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 title=request.title if request.HasField("title") else None,
                 conversation_id=optional_id(request.id, "id"),
                 metadata_json=request.metadata_json,
+                payload_max_bytes=self._payload_max,
             )
         return conversation_pb(record)
 
@@ -60,10 +62,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 limit=request.limit or store.DEFAULT_PAGE_SIZE,
                 cursor=request.cursor or None,
             )
-        return pb.ListConversationsResponse(
+        response = pb.ListConversationsResponse(
             items=[conversation_pb(c) for c in page.conversations],
             next_cursor=page.next_cursor or "",
         )
+        return bounded(response, "the page")
 
     async def UpdateConversation(
         self, request: pb.UpdateConversationRequest, context: Context
@@ -76,7 +79,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
             changes["metadata_json"] = request.metadata_json or None
         async with connection(self._pool) as db:
             record = await store.update_conversation(
-                db, user_id=current_user(), conversation_id=conversation_id, **changes
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                payload_max_bytes=self._payload_max,
+                **changes,
             )
         return conversation_pb(record)
 
@@ -101,6 +108,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 role=request.role,
                 content=request.content,
                 max_chars=self._max_chars,
+                payload_max_bytes=self._payload_max,
                 status=request.status or "complete",
                 tool_calls_json=request.tool_calls_json,
                 payload_json=request.payload_json,
@@ -122,11 +130,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 conversation_id=conversation_id,
                 content=request.content,
                 max_chars=self._max_chars,
+                payload_max_bytes=self._payload_max,
                 idempotency_key=key,
                 payload_json=request.payload_json,
                 history_limit=request.history_limit,  # 0 (unset): no history
                 max_history=GRPC_MAX_HISTORY,
-                budget=self._budget,
             )
         response = pb.StartTurnResponse(
             user_message=message_pb(turn.user_message),
@@ -135,6 +143,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         )
         if turn.assistant_message is not None:
             response.assistant_message.CopyFrom(message_pb(turn.assistant_message))
+        fit_history(response)  # the turn is stored: shed old history rather than fail
         return response
 
     async def UpdateMessage(self, request: pb.UpdateMessageRequest, context: Context) -> pb.Message:
@@ -159,6 +168,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 conversation_id=conversation_id,
                 message_id=message_id,
                 max_chars=self._max_chars,
+                payload_max_bytes=self._payload_max,
                 **changes,
             )
         return message_pb(record)
@@ -200,6 +210,24 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 after=after,
                 oldest_first=request.oldest_first,
             )
-        return pb.ListMessagesResponse(
+        response = pb.ListMessagesResponse(
             items=[message_pb(m) for m in page.messages], has_more=page.has_more
         )
+        return bounded(response, "the page")
+
+    async def SetFeedback(
+        self, request: pb.SetFeedbackRequest, context: Context
+    ) -> pb.SetFeedbackResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        if len(request.message_ids) > 10 * feedback.FEEDBACK_MAX_IDS:  # before parsing them
+            raise InvalidInput(f"give 1..{feedback.FEEDBACK_MAX_IDS} distinct message ids")
+        message_ids = [parse_id(i, "message_ids") for i in request.message_ids]
+        async with connection(self._pool) as db:
+            updated = await feedback.set_feedback(
+                db,
+                user_id=current_user(),
+                conversation_id=conversation_id,
+                message_ids=message_ids,
+                feedback=request.feedback or None,  # "" clears it
+            )
+        return pb.SetFeedbackResponse(updated=updated)

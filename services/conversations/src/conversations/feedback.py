@@ -1,0 +1,54 @@
+"""ChatKit feedback on messages: one statement for a whole (bounded) set of ids.
+
+The agent's ChatKit store reads feedback from a message's payload
+(`{"item": ..., "feedback": "positive"|"negative", "feedback_at": <ISO time>}`), so the
+statement sets exactly those keys with jsonb operators and leaves the rest of the payload.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+from uuid import UUID
+
+from chat_common.errors import InvalidInput, NotFound
+
+from conversations import sql
+from conversations.rows import Connection, found
+
+# At most this many distinct messages per call (a ChatKit feedback names a few items).
+FEEDBACK_MAX_IDS: Final = 50
+FEEDBACK_KINDS: Final = ("positive", "negative")
+
+
+async def set_feedback(
+    db: Connection,
+    *,
+    user_id: UUID,
+    conversation_id: UUID,
+    message_ids: list[UUID],
+    feedback: str | None,
+) -> int:
+    """Sets (None: clears) the ChatKit feedback of up to FEEDBACK_MAX_IDS distinct
+    messages of one conversation in one statement; returns how many. All or nothing: an
+    id that is not a message of this conversation is NotFound and nothing changes."""
+    distinct = list(dict.fromkeys(message_ids))
+    if not 0 < len(distinct) <= FEEDBACK_MAX_IDS:
+        raise InvalidInput(f"give 1..{FEEDBACK_MAX_IDS} distinct message ids")
+    if feedback is not None and feedback not in FEEDBACK_KINDS:
+        raise InvalidInput(f"feedback must be one of {', '.join(FEEDBACK_KINDS)} (or empty)")
+    params = {
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "message_ids": distinct,
+        "count": len(distinct),
+        "feedback": feedback,
+        # The format the agent's ChatKit store has always written.
+        "feedback_at": datetime.now(UTC).isoformat(),
+    }
+    conversations, changed = await found(db, sql.SET_FEEDBACK, params, "conversation")
+    if not conversations:
+        raise NotFound("conversation not found")
+    if changed != len(distinct):
+        raise NotFound("message not found")
+    return int(changed)
