@@ -49,6 +49,14 @@ class Conflict(DomainError):
     status, grpc_code, default_message = 409, grpc.StatusCode.ALREADY_EXISTS, "conflict"
 
 
+class FailedPrecondition(DomainError):
+    """The request is well formed but the target's state refuses it (e.g. a write that
+    would change a message already in a final state)."""
+
+    status, grpc_code = 409, grpc.StatusCode.FAILED_PRECONDITION
+    default_message = "failed precondition"
+
+
 class Unauthenticated(DomainError):
     status, grpc_code, default_message = 401, grpc.StatusCode.UNAUTHENTICATED, "not authenticated"
     default_headers = {"WWW-Authenticate": "Bearer"}  # RFC 6750: what a 401 asks for
@@ -90,6 +98,7 @@ GRPC_TO_ERROR: dict[grpc.StatusCode, type[DomainError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: Conflict,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.DEADLINE_EXCEEDED: UpstreamTimeout,

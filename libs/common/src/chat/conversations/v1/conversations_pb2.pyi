@@ -142,16 +142,18 @@ class StartTurnRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., content: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., payload_json: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
 
 class StartTurnResponse(_message.Message):
-    __slots__ = ("user_message", "assistant_message", "replayed", "history")
+    __slots__ = ("user_message", "assistant_message", "replayed", "history", "history_truncated")
     USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     user_message: Message
     assistant_message: Message
     replayed: bool
     history: _containers.RepeatedCompositeFieldContainer[Message]
-    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ..., replayed: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[Message, _Mapping]]] = ...) -> None: ...
+    history_truncated: bool
+    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ..., replayed: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., history_truncated: _Optional[bool] = ...) -> None: ...
 
 class UpdateMessageRequest(_message.Message):
     __slots__ = ("conversation_id", "message_id", "content", "status", "tool_calls_json", "payload_json", "usage")
@@ -212,3 +214,19 @@ class ListMessagesResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[Message]
     has_more: bool
     def __init__(self, items: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., has_more: _Optional[bool] = ...) -> None: ...
+
+class SetFeedbackRequest(_message.Message):
+    __slots__ = ("conversation_id", "message_ids", "feedback")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_IDS_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    message_ids: _containers.RepeatedScalarFieldContainer[str]
+    feedback: str
+    def __init__(self, conversation_id: _Optional[str] = ..., message_ids: _Optional[_Iterable[str]] = ..., feedback: _Optional[str] = ...) -> None: ...
+
+class SetFeedbackResponse(_message.Message):
+    __slots__ = ("updated",)
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    updated: int
+    def __init__(self, updated: _Optional[int] = ...) -> None: ...

@@ -89,6 +89,11 @@ class ConversationsServiceStub:
                 request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesRequest.SerializeToString,
                 response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesResponse.FromString,
                 _registered_method=True)
+        self.SetFeedback = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/SetFeedback',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServiceServicer:
@@ -145,7 +150,13 @@ class ConversationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateMessage(self, request, context):
-        """Updates a message in place (a streaming reply, feedback, ChatKit payload).
+        """Updates a message in place (a streaming reply, ChatKit payload). Once a
+        message is `complete`, `failed` or `interrupted` its status, content, tool
+        calls and usage are final: a write that would change them is
+        FAILED_PRECONDITION (repeating the same values is accepted, so a retried
+        final write succeeds); payload-only writes stay allowed. With no field set
+        it is a heartbeat: an `in_progress` reply stays alive for the stale-reply
+        sweeper without a text change; on a final message it is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,6 +177,16 @@ class ConversationsServiceServicer:
     def ListMessages(self, request, context):
         """Messages oldest first. No cursor: the latest `limit` (or the first `limit`
         with `oldest_first`). `before`/`after`: the page next to that message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetFeedback(self, request, context):
+        """Sets (or clears) ChatKit feedback on up to 50 messages of one conversation in
+        one statement: `feedback` and `feedback_at` keys of each message's payload.
+        All or nothing: an id that is not a message of this (live, the caller's)
+        conversation is NOT_FOUND and nothing is changed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -228,6 +249,11 @@ def add_ConversationsServiceServicer_to_server(servicer, server):
                     servicer.ListMessages,
                     request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesRequest.FromString,
                     response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'SetFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetFeedback,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -527,6 +553,33 @@ class ConversationsService:
             '/chat.conversations.v1.ConversationsService/ListMessages',
             chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesRequest.SerializeToString,
             chat_dot_conversations_dot_v1_dot_conversations__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/SetFeedback',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,7 +7,13 @@ internal client). Every call must carry the end user's access token in the
 
 Errors: UNAUTHENTICATED (missing/bad token), NOT_FOUND (unknown, deleted or
 another user's conversation/message), INVALID_ARGUMENT (bad input),
-ALREADY_EXISTS (an idempotency key reused with different content).
+ALREADY_EXISTS (an idempotency key reused with different content),
+FAILED_PRECONDITION (a write that would change a message in a final state).
+
+Size limits: the server accepts requests up to about 4.3 MB (the largest valid
+write) and sends responses up to 16 MiB; a page that would be larger is
+INVALID_ARGUMENT (ask for fewer), and StartTurn drops the oldest history
+messages that do not fit (see `history_truncated`).
 """
 
 from chat.conversations.v1 import conversations_pb2 as _conversations_pb2
@@ -56,12 +62,25 @@ class ConversationsServiceStub:
     needs no ListMessages before its first model call).
     """
     UpdateMessage: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.UpdateMessageRequest, _conversations_pb2.Message]
-    """Updates a message in place (a streaming reply, feedback, ChatKit payload)."""
+    """Updates a message in place (a streaming reply, ChatKit payload). Once a
+    message is `complete`, `failed` or `interrupted` its status, content, tool
+    calls and usage are final: a write that would change them is
+    FAILED_PRECONDITION (repeating the same values is accepted, so a retried
+    final write succeeds); payload-only writes stay allowed. With no field set
+    it is a heartbeat: an `in_progress` reply stays alive for the stale-reply
+    sweeper without a text change; on a final message it is FAILED_PRECONDITION.
+    """
     GetMessage: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.GetMessageRequest, _conversations_pb2.Message]
     DeleteMessage: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.DeleteMessageRequest, _conversations_pb2.DeleteMessageResponse]
     ListMessages: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.ListMessagesRequest, _conversations_pb2.ListMessagesResponse]
     """Messages oldest first. No cursor: the latest `limit` (or the first `limit`
     with `oldest_first`). `before`/`after`: the page next to that message.
+    """
+    SetFeedback: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.SetFeedbackRequest, _conversations_pb2.SetFeedbackResponse]
+    """Sets (or clears) ChatKit feedback on up to 50 messages of one conversation in
+    one statement: `feedback` and `feedback_at` keys of each message's payload.
+    All or nothing: an id that is not a message of this (live, the caller's)
+    conversation is NOT_FOUND and nothing is changed.
     """
 
 @_typing.type_check_only
@@ -85,12 +104,25 @@ class ConversationsServiceAsyncStub(ConversationsServiceStub):
     needs no ListMessages before its first model call).
     """
     UpdateMessage: _aio.UnaryUnaryMultiCallable[_conversations_pb2.UpdateMessageRequest, _conversations_pb2.Message]  # type: ignore[assignment]
-    """Updates a message in place (a streaming reply, feedback, ChatKit payload)."""
+    """Updates a message in place (a streaming reply, ChatKit payload). Once a
+    message is `complete`, `failed` or `interrupted` its status, content, tool
+    calls and usage are final: a write that would change them is
+    FAILED_PRECONDITION (repeating the same values is accepted, so a retried
+    final write succeeds); payload-only writes stay allowed. With no field set
+    it is a heartbeat: an `in_progress` reply stays alive for the stale-reply
+    sweeper without a text change; on a final message it is FAILED_PRECONDITION.
+    """
     GetMessage: _aio.UnaryUnaryMultiCallable[_conversations_pb2.GetMessageRequest, _conversations_pb2.Message]  # type: ignore[assignment]
     DeleteMessage: _aio.UnaryUnaryMultiCallable[_conversations_pb2.DeleteMessageRequest, _conversations_pb2.DeleteMessageResponse]  # type: ignore[assignment]
     ListMessages: _aio.UnaryUnaryMultiCallable[_conversations_pb2.ListMessagesRequest, _conversations_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """Messages oldest first. No cursor: the latest `limit` (or the first `limit`
     with `oldest_first`). `before`/`after`: the page next to that message.
+    """
+    SetFeedback: _aio.UnaryUnaryMultiCallable[_conversations_pb2.SetFeedbackRequest, _conversations_pb2.SetFeedbackResponse]  # type: ignore[assignment]
+    """Sets (or clears) ChatKit feedback on up to 50 messages of one conversation in
+    one statement: `feedback` and `feedback_at` keys of each message's payload.
+    All or nothing: an id that is not a message of this (live, the caller's)
+    conversation is NOT_FOUND and nothing is changed.
     """
 
 class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -159,7 +191,14 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _conversations_pb2.UpdateMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_conversations_pb2.Message, _abc.Awaitable[_conversations_pb2.Message]]:
-        """Updates a message in place (a streaming reply, feedback, ChatKit payload)."""
+        """Updates a message in place (a streaming reply, ChatKit payload). Once a
+        message is `complete`, `failed` or `interrupted` its status, content, tool
+        calls and usage are final: a write that would change them is
+        FAILED_PRECONDITION (repeating the same values is accepted, so a retried
+        final write succeeds); payload-only writes stay allowed. With no field set
+        it is a heartbeat: an `in_progress` reply stays alive for the stale-reply
+        sweeper without a text change; on a final message it is FAILED_PRECONDITION.
+        """
 
     @_abc_1.abstractmethod
     def GetMessage(
@@ -183,6 +222,18 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_conversations_pb2.ListMessagesResponse, _abc.Awaitable[_conversations_pb2.ListMessagesResponse]]:
         """Messages oldest first. No cursor: the latest `limit` (or the first `limit`
         with `oldest_first`). `before`/`after`: the page next to that message.
+        """
+
+    @_abc_1.abstractmethod
+    def SetFeedback(
+        self,
+        request: _conversations_pb2.SetFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.SetFeedbackResponse, _abc.Awaitable[_conversations_pb2.SetFeedbackResponse]]:
+        """Sets (or clears) ChatKit feedback on up to 50 messages of one conversation in
+        one statement: `feedback` and `feedback_at` keys of each message's payload.
+        All or nothing: an id that is not a message of this (live, the caller's)
+        conversation is NOT_FOUND and nothing is changed.
         """
 
 def add_ConversationsServiceServicer_to_server(servicer: ConversationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
