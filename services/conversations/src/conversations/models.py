@@ -1,4 +1,4 @@
-"""The two tables this service owns, the REST shapes, and the records the store returns.
+"""The tables this service owns, the REST shapes, and the records the store returns.
 
 The schema itself comes only from the Alembic migrations; the table models here
 mirror it (a test compares them) and document it. Hot paths use SQL written in
@@ -99,6 +99,12 @@ class Message(SQLModel, table=True):
             "updated_at",
             postgresql_where=sa.text("status = 'in_progress'"),
         ),
+        # The concurrent-turn cap (budgets.py): one user's running replies.
+        sa.Index(
+            "ix_messages_user_in_progress",
+            "user_id",
+            postgresql_where=sa.text("status = 'in_progress' AND role = 'assistant'"),
+        ),
         sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
     )
@@ -123,6 +129,16 @@ class Message(SQLModel, table=True):
     reply_to: UUID | None = Field(default=None)
     created_at: datetime | None = _timestamp()
     # Moved by every update; a reply in progress that stops moving lost its agent.
+    updated_at: datetime | None = _timestamp()
+
+
+class SendBudget(SQLModel, table=True):
+    """A user's send token bucket (budgets.py): `tokens` left at `updated_at`."""
+
+    __tablename__ = "send_budgets"
+
+    user_id: UUID = Field(primary_key=True)
+    tokens: float = Field(sa_column=sa.Column(sa.Double, nullable=False))
     updated_at: datetime | None = _timestamp()
 
 

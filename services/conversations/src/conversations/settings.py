@@ -31,6 +31,10 @@ class Settings(TokenSettings):
     stale_reply_seconds: float = Field(default=300.0, gt=0)
     # How often each replica looks for such replies.
     stale_reply_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Per-user turn limits, for REST and ChatKit alike (budgets.py); 0 turns one off.
+    turn_rate_per_minute: float = Field(default=30.0, ge=0)
+    turn_rate_burst: int = Field(default=10, ge=1)
+    max_concurrent_turns: int = Field(default=3, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from chat_common.errors import Conflict, FailedPrecondition, InvalidInput, NotFound
 
-from conversations import sql
+from conversations import budgets, sql
 from conversations.checks import (
     DEFAULT_PAYLOAD_MAX_BYTES,
     TOOL_CALLS_MAX_BYTES,
@@ -176,12 +176,14 @@ async def start_turn(
     history_limit: int = 0,
     max_history: int = 100,
     payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
+    budget: budgets.TurnBudget = budgets.UNLIMITED,
 ) -> Turn:
     """The user message and an empty in-progress assistant reply, stored together.
 
     A key already used in this conversation with the same content stores nothing and
     returns the first pair (`replayed`); with other content it is a Conflict. With a
     `history_limit` the turn also carries the latest messages up to its user message.
+    A new turn over the user's `budget` is RateLimited and stores nothing.
     """
     check_content(content, user_authored=True, max_chars=max_chars)
     valid_idempotency_key(idempotency_key)
@@ -198,7 +200,7 @@ async def start_turn(
         "auto_title": auto_title(content),
         "history_limit": history_limit,
     }
-    rows, history_rows = await _turn_rows(db, params, with_history=history_limit > 0)
+    rows, history_rows = await _turn_rows(db, params, with_history=history_limit > 0, budget=budget)
     history = [_message(row) for row in history_rows] if history_limit else None
     if rows:
         first, second = (_message(row) for row in rows)
@@ -210,18 +212,18 @@ async def start_turn(
 
 
 async def _turn_rows(
-    db: Connection, params: Mapping[str, Any], *, with_history: bool
+    db: Connection, params: Mapping[str, Any], *, with_history: bool, budget: budgets.TurnBudget
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """START_TURN's rows, and TURN_HISTORY's when asked. Both statements go in one
-    pipelined round trip with no Sync between them: one implicit transaction, so the
-    history is read while the turn still holds its conversation's lock."""
-    if not with_history:
-        return await (await _execute(db, sql.START_TURN, params)).fetchall(), []
-    with _domain_errors():
+    """START_TURN's rows, and TURN_HISTORY's when asked, after the budget's charge. The
+    statements go in one pipelined round trip with no Sync between them: one implicit
+    transaction, so the history is read while the turn still holds its conversation's
+    lock, and a refused charge (an error) skips the rest."""
+    with _domain_errors(), budgets.refusals(budget):
         async with db.pipeline():
+            await budgets.charge(db, budget=budget, turn=params)
             turn = await db.execute(sql.START_TURN, params)
-            history = await db.execute(sql.TURN_HISTORY, params)
-    return await turn.fetchall(), await history.fetchall()
+            history = await db.execute(sql.TURN_HISTORY, params) if with_history else None
+    return await turn.fetchall(), await history.fetchall() if history else []
 
 
 async def _replay(

@@ -10,6 +10,7 @@ from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_common.errors import InvalidInput
 
 from conversations import feedback, store
+from conversations.budgets import TurnBudget
 from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
 from conversations.grpc.interceptors import current_user
@@ -27,6 +28,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self._pool = pool
         self._max_chars = settings.message_max_chars
         self._payload_max = settings.message_payload_max_bytes
+        self._budget = TurnBudget.from_settings(settings)
 
     async def CreateConversation(
         self, request: pb.CreateConversationRequest, context: Context
@@ -135,6 +137,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 payload_json=request.payload_json,
                 history_limit=request.history_limit,  # 0 (unset): no history
                 max_history=GRPC_MAX_HISTORY,
+                budget=self._budget,
             )
         response = pb.StartTurnResponse(
             user_message=message_pb(turn.user_message),
