@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
 
+from chat_common.api_docs import docs_urls
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Conversations and messages of every user (REST; gRPC on GRPC_PORT)",
         version="0.1.0",
         lifespan=lifespan,
+        **docs_urls(settings.environment),  # no /docs or /redoc in production
     )
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
