@@ -55,9 +55,14 @@ class AuthApi:
             "/api/auth/register", json={"email": email, "password": password}
         )
 
-    async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+    async def login(
+        self, email: str, password: str = PASSWORD, *, address: str | None = None
+    ) -> httpx.Response:
+        """`address`: the client address the gateway reports (X-Real-IP; the in-process
+        peer, 127.0.0.1, is a trusted proxy by default)."""
+        headers = {"X-Real-IP": address} if address else None
         return await self.client.post(
-            "/api/auth/login", json={"email": email, "password": password}
+            "/api/auth/login", json={"email": email, "password": password}, headers=headers
         )
 
     async def refresh(self, refresh_token: str) -> httpx.Response:

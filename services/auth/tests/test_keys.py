@@ -6,8 +6,10 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from auth.keys import KeyConfigError, SigningKey, jwk_thumbprint, load_key_ring, new_ed25519_pem
+from auth.main import create_app
 from auth.settings import Settings
 from chat_common.errors import Unauthenticated
 from chat_common.settings import TokenSettings
@@ -169,7 +171,10 @@ def test_production_without_keys_is_refused() -> None:
 
 def test_production_never_generates_keys(tmp_path: Path) -> None:
     settings = Settings(
-        environment="production", database_url="postgresql://x", jwt_keys_dir=tmp_path
+        environment="production",
+        database_url="postgresql://x",
+        jwt_keys_dir=tmp_path,
+        agent_client_secret="s" * 32,  # type: ignore[arg-type]
     )
     with pytest.raises(KeyConfigError, match=r"no \*\.pem"):
         load_key_ring(settings)
@@ -218,3 +223,21 @@ def test_empty_environment_values_mean_the_defaults(monkeypatch: pytest.MonkeyPa
     assert settings.jwt_private_keys is None
     assert settings.access_token_ttl_seconds == 900
     assert settings.password_hash_time_cost == 2
+
+
+@pytest.mark.parametrize(("environment", "docs"), [("production", 404), ("development", 200)])
+async def test_interactive_docs_are_off_in_production(
+    settings: Settings, environment: str, docs: int
+) -> None:
+    app = create_app(
+        settings.model_copy(
+            update={"environment": environment, "agent_client_secret": SecretStr("s" * 32)}
+        )
+    )
+    transport = httpx.ASGITransport(app=app)  # no lifespan: these routes need no state
+    async with httpx.AsyncClient(transport=transport, base_url="http://auth.test") as client:
+        assert (await client.get("/docs")).status_code == docs
+        assert (await client.get("/redoc")).status_code == docs
+        schema = await client.get("/openapi.json")
+        assert schema.status_code == 200
+        assert "/internal/token" in schema.json()["paths"]

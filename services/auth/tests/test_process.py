@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import jwt
@@ -18,8 +19,10 @@ from alembic import command
 from auth.keys import KeyRing, SigningKey, new_ed25519_pem
 from auth.migrate import alembic_config, upgrade
 from chat_common.errors import Unauthenticated
+from chat_common.settings import async_database_url
 from chat_common.tokens import TokenVerifier
 from chat_testkit.processes import ServiceProcess, free_port
+from sqlalchemy.engine import make_url
 
 CHEAP_HASHING_ENV = {
     "PASSWORD_HASH_TIME_COST": "1",
@@ -191,10 +194,11 @@ def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> N
         tables = db.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
         ).fetchall()
-    assert versions == [("0001",)]
+    assert versions == [("0002",)]
     assert [t[0] for t in tables] == [
         "alembic_version_auth",
-        "auth_login_failures",
+        "auth_login_address_failures",
+        "auth_login_throttle",
         "auth_refresh_families",
         "auth_refresh_tokens",
         "auth_users",
@@ -203,3 +207,77 @@ def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> N
 
 def test_the_models_match_the_migrations(auth_database_url: str) -> None:
     command.check(alembic_config(auth_database_url))  # raises on any autogenerate diff
+
+
+# --- start-up errors print no secret; a "%" in the database password works ---------
+
+DB_PASSWORD = "s3cr%t-pa%25ss"  # as the role's password: a raw "%" and a literal "%25"
+
+
+@pytest.fixture
+def percent_role(make_database: Callable[..., str]) -> Iterator[str]:
+    """A database owned by a fresh role whose password holds "%"; its URL (percent-encoded
+    as RFC 3986 asks) reaches the server as that role."""
+    url = make_database("auth_pct")
+    role = f"auth_pct_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{DB_PASSWORD}'")
+        db.execute(f"ALTER SCHEMA public OWNER TO {role}")
+    parsed = urlsplit(url)
+    netloc = f"{role}:{quote(DB_PASSWORD, safe='')}@{parsed.hostname}:{parsed.port}"
+    try:
+        yield urlunsplit(parsed._replace(netloc=netloc))
+    finally:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER")
+            db.execute(f"DROP OWNED BY {role}")
+            db.execute(f"DROP ROLE {role}")
+
+
+def test_a_percent_in_the_database_password_migrates(percent_role: str) -> None:
+    assert alembic_config(percent_role).get_main_option("sqlalchemy.url") == (
+        "postgresql+psycopg://" + percent_role.removeprefix("postgresql://")
+    )
+    assert make_url(async_database_url(percent_role)).password == DB_PASSWORD
+    result = run_module("auth.migrate", {"DATABASE_URL": percent_role})
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(percent_role) as db:
+        owner = db.execute(
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'auth_users'"
+        ).fetchone()
+    assert owner is not None and owner[0] == urlsplit(percent_role).username
+
+
+def test_a_failed_migration_prints_no_password() -> None:
+    url = f"postgresql://someone:{quote(DB_PASSWORD, safe='')}@127.0.0.1:{free_port()}/none"
+    result = run_module("auth.migrate", {"DATABASE_URL": url})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "auth.migrate: failed" in output and "Traceback" not in output, output
+    for spelling in ("s3cr", "pa%25ss", "pa%2525ss", quote(DB_PASSWORD, safe="")):
+        assert spelling not in output, output
+
+
+def test_invalid_production_settings_print_no_secret(auth_database_url: str) -> None:
+    short_secret = "tooshort-but-secret"
+    env = auth_env(auth_database_url, free_port(), ENVIRONMENT="production")
+    env.update(
+        PASSWORD_HASH_TIME_COST="2",
+        PASSWORD_HASH_MEMORY_KIB="19456",
+        JWT_PRIVATE_KEYS=pem(),
+        AGENT_CLIENT_SECRET=short_secret,
+    )
+    result = run_module("auth", env)
+    assert result.returncode != 0
+    assert "AGENT_CLIENT_SECRET" in result.stderr, result.stderr
+    assert short_secret not in result.stderr + result.stdout
+    assert "PRIVATE KEY" not in result.stderr + result.stdout
+
+
+def test_a_bad_signing_key_prints_none_of_it(auth_database_url: str) -> None:
+    garbage = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----"
+    env = auth_env(auth_database_url, free_port(), JWT_PRIVATE_KEYS=garbage)
+    result = run_module("auth", env)
+    assert result.returncode != 0
+    assert "JWT_PRIVATE_KEYS" in result.stderr, result.stderr
+    assert "c2VjcmV0" not in result.stderr + result.stdout

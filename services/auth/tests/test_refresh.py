@@ -120,3 +120,13 @@ async def test_refresh_tokens_are_stored_only_as_sha256(
         rows = "\n".join(r[0] for r in await cursor.fetchall())
     assert hashlib.sha256(account.refresh_token.encode()).hexdigest() in rows
     assert account.refresh_token not in rows
+
+
+async def test_a_replay_within_the_grace_whose_successor_was_used_revokes_the_family(
+    api: AuthApi, account: Account
+) -> None:
+    assert api.settings.refresh_reuse_grace_seconds >= 1  # all of this happens within it
+    second = (await api.refresh(account.refresh_token)).json()["refresh_token"]
+    third = (await api.refresh(second)).json()["refresh_token"]  # the successor is used
+    assert (await api.refresh(account.refresh_token)).status_code == 401  # no race: theft
+    assert (await api.refresh(third)).status_code == 401  # the family is revoked

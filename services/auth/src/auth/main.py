@@ -7,15 +7,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from chat_common.api_docs import docs_urls
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
 from chat_common.tokens import CachingVerifier, TokenVerifier
 from fastapi import FastAPI
 
-from auth.accounts import Accounts
+from auth.accounts import Accounts, LoginThrottle
+from auth.api.internal import router as internal_router
 from auth.api.routes import router
 from auth.api.verify import VerifyRoute
+from auth.clients import ServiceClients, ServiceTokenIssuer
 from auth.db import make_engine, make_sessions, ping
 from auth.keys import KeyRing, load_key_ring
 from auth.passwords import Passwords
@@ -34,9 +37,19 @@ def own_token_verifier(settings: Settings, keys: KeyRing) -> TokenVerifier:
     return TokenVerifier(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        service_audience=settings.service_token_audience,
         algorithms=keys.algorithms,
         jwks=keys.jwks_json(),
         leeway=settings.jwt_leeway_seconds,
+    )
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    return LoginThrottle(
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_failure_window_seconds,
+        delay_seconds=settings.login_delay_seconds,
+        address_max_failures=settings.login_address_max_failures,
     )
 
 
@@ -70,18 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             verifier=verifier,
             engine=engine,
             db=db,
-            accounts=Accounts(
-                db=db,
-                passwords=passwords,
-                max_failures=settings.login_max_failures,
-                failure_window_seconds=settings.login_failure_window_seconds,
-            ),
+            accounts=Accounts(db=db, passwords=passwords, throttle=login_throttle(settings)),
             tokens=Tokens(
                 db=db,
                 access=AccessTokenIssuer.from_settings(settings, keys),
                 refresh_ttl_days=settings.refresh_token_ttl_days,
                 reuse_grace_seconds=settings.refresh_reuse_grace_seconds,
             ),
+            clients=ServiceClients.from_settings(settings),
+            service_tokens=ServiceTokenIssuer.from_settings(settings, keys),
+            proxies=settings.proxies,
         )
         app.state.auth = state
         purger = asyncio.create_task(_purge_forever(state))
@@ -94,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await purger
             await engine.dispose()
 
-    app = FastAPI(title="auth", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="auth", version="0.1.0", lifespan=lifespan, **docs_urls(settings.environment)
+    )
     app.add_middleware(RequestIdMiddleware)
     # Added last, so outermost: `/verify` is answered before the request id, routing and
     # dependency layers (it echoes the request id itself). Tokens that verified once are
@@ -102,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(VerifyRoute, verifier=CachingVerifier(verifier, ttl=60.0))
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(internal_router)
 
     async def ready() -> None:
         await ping(app.state.auth.engine)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from chat_common.redact import describe, redact
 from chat_common.settings import async_database_url
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,9 @@ class MigrateSettings(BaseSettings):
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", async_database_url(database_url))
+    # Alembic keeps options in a ConfigParser, which reads "%" as interpolation: a
+    # percent-encoded password (p%40ss) must be doubled to come back out unchanged.
+    config.set_main_option("sqlalchemy.url", async_database_url(database_url).replace("%", "%%"))
     return config
 
 
@@ -64,7 +67,11 @@ def main() -> None:
         settings = MigrateSettings()  # type: ignore[call-arg]
     except ValidationError:
         sys.exit("auth.migrate: set DATABASE_URL (postgresql://...)")
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        # No traceback: its frames and messages may quote the URL, password and all.
+        sys.exit(f"auth.migrate: failed: {redact(describe(exc), settings.database_url)}")
     log.info("auth tables are at the newest migration")
 
 

@@ -19,6 +19,7 @@ EMAIL_MAX_CHARS = 320
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 1024
 REFRESH_TOKEN_MAX_CHARS = 1024
+ADDRESS_MAX_CHARS = 64  # the longest textual IPv6 address is 45
 
 
 def _timestamp(
@@ -80,14 +81,41 @@ class RefreshToken(SQLModel, table=True):
     used_at: datetime | None = SQLField(default=None, sa_column=_timestamp(nullable=True))
 
 
-class LoginFailures(SQLModel, table=True):
-    """Failed logins per (normalised) email in the current window; shared by all replicas."""
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins of one (normalised email, client address) pair; shared by all replicas.
+    Each attempt is counted when it starts and forgotten again when it succeeds."""
 
-    __tablename__ = "auth_login_failures"
+    __tablename__ = "auth_login_throttle"
 
     email: str = SQLField(sa_column=Column(String(EMAIL_MAX_CHARS), primary_key=True))
+    address: str = SQLField(sa_column=Column(String(ADDRESS_MAX_CHARS), primary_key=True))
     failures: int = SQLField(sa_column=Column(Integer, nullable=False))
-    window_started_at: datetime = SQLField(sa_column=_timestamp(nullable=False))
+    last_attempt_at: datetime = SQLField(sa_column=_timestamp(nullable=False, index=True))
+
+
+class AddressFailures(SQLModel, table=True):
+    """Failed logins from one client address across every account, in the current window."""
+
+    __tablename__ = "auth_login_address_failures"
+
+    address: str = SQLField(sa_column=Column(String(ADDRESS_MAX_CHARS), primary_key=True))
+    failures: int = SQLField(sa_column=Column(Integer, nullable=False))
+    window_started_at: datetime = SQLField(sa_column=_timestamp(nullable=False, index=True))
+
+
+def storable_text(value: str) -> str:
+    """Refuses what a Postgres text column cannot hold (NUL) and what cannot be encoded
+    as UTF-8 at all (lone surrogates, which JSON's \\uD800 escapes can produce)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(storable_text)]
 
 
 def normalize_email(value: str) -> str:
@@ -107,22 +135,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Password = Annotated[str, Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)]
+Password = Annotated[
+    StorableText, Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)
+]
 
 
 class RegisterIn(Strict):
-    email: Annotated[str, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(valid_email)]
+    email: Annotated[StorableText, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(valid_email)]
     password: Password
 
 
 class LoginIn(Strict):
     # Not validated as an address: a malformed one simply matches no account (401).
-    email: Annotated[str, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(normalize_email)]
-    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
+    email: Annotated[
+        StorableText, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(normalize_email)
+    ]
+    password: Annotated[StorableText, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
 
 
 class RefreshIn(Strict):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=REFRESH_TOKEN_MAX_CHARS)]
+    refresh_token: Annotated[StorableText, Field(min_length=1, max_length=REFRESH_TOKEN_MAX_CHARS)]
 
 
 class UserPublic(BaseModel):

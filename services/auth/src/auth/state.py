@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chat_common.client_address import TrustedProxies
 from chat_common.tokens import TokenVerifier
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.accounts import Accounts
+from auth.clients import ServiceClients, ServiceTokenIssuer
 from auth.db import Sessions
 from auth.keys import KeyRing
 from auth.settings import Settings
@@ -23,3 +25,6 @@ class AuthState:
     db: Sessions
     accounts: Accounts
     tokens: Tokens
+    clients: ServiceClients
+    service_tokens: ServiceTokenIssuer
+    proxies: TrustedProxies

@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from auth.models import LoginFailures, RefreshFamily, RefreshToken, User
+from auth.models import AddressFailures, LoginThrottle, RefreshFamily, RefreshToken, User
 
 
 async def create_user(s: AsyncSession, *, email: str, password_hash: str) -> User | None:
@@ -42,11 +42,67 @@ async def set_password_hash(s: AsyncSession, *, user_id: uuid.UUID, password_has
 
 # --- login throttle ---------------------------------------------------------------
 
-_COUNT_ATTEMPT = text(
+
+@dataclass(frozen=True, slots=True)
+class PairState:
+    failures: int  # counted so far, including attempts still running
+    seconds_since_last: float
+
+
+async def lock_pair(s: AsyncSession, *, email: str, address: str) -> PairState:
+    """The (email, address) row, created if new and locked for this transaction, so
+    parallel guesses from one pair are counted one after another."""
+    await s.execute(
+        insert(LoginThrottle)
+        .values(email=email, address=address, failures=0, last_attempt_at=text("now()"))
+        .on_conflict_do_nothing(index_elements=["email", "address"])
+    )
+    row = (
+        await s.execute(
+            text(
+                # clock_timestamp(), not now(): this may have waited for the lock while
+                # another attempt committed a last_attempt_at later than our now().
+                "SELECT failures, "
+                "GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - last_attempt_at), 0) "
+                "FROM auth_login_throttle WHERE email = :email AND address = :address "
+                "FOR UPDATE"
+            ),
+            {"email": email, "address": address},
+        )
+    ).one()
+    return PairState(failures=int(row[0]), seconds_since_last=float(row[1]))
+
+
+async def count_pair_attempt(s: AsyncSession, *, email: str, address: str, failures: int) -> None:
+    await s.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.email) == email, col(LoginThrottle.address) == address)
+        .values(failures=failures, last_attempt_at=text("clock_timestamp()"))
+    )
+
+
+async def uncount_pair_attempt(s: AsyncSession, *, email: str, address: str) -> None:
+    """Takes back an attempt that never tested the password (the hash queue was full)."""
+    await s.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.email) == email, col(LoginThrottle.address) == address)
+        .values(failures=func.greatest(col(LoginThrottle.failures) - 1, 0))
+    )
+
+
+async def clear_pair(s: AsyncSession, *, email: str, address: str) -> None:
+    await s.execute(
+        delete(LoginThrottle).where(
+            col(LoginThrottle.email) == email, col(LoginThrottle.address) == address
+        )
+    )
+
+
+_COUNT_ADDRESS = text(
     """
-    INSERT INTO auth_login_failures AS f (email, failures, window_started_at)
-    VALUES (:email, 1, now())
-    ON CONFLICT (email) DO UPDATE SET
+    INSERT INTO auth_login_address_failures AS f (address, failures, window_started_at)
+    VALUES (:address, 1, now())
+    ON CONFLICT (address) DO UPDATE SET
         failures = CASE WHEN f.window_started_at <= now() - :window * interval '1 second'
                         THEN 1 ELSE LEAST(f.failures + 1, :cap) END,
         window_started_at = CASE WHEN f.window_started_at <= now() - :window * interval '1 second'
@@ -58,26 +114,30 @@ _COUNT_ATTEMPT = text(
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
+class AddressCount:
     failures: int  # in the current window, counting this attempt
     seconds_left: float  # until the window ends
 
 
-async def count_login_attempt(
-    s: AsyncSession, *, email: str, window_seconds: int, max_failures: int
-) -> Attempt:
-    """Counts an attempt as a failure up front (atomic, so parallel guesses cannot slip
-    past the limit); a successful login clears it with `clear_login_failures`."""
+async def count_address_attempt(
+    s: AsyncSession, *, address: str, window_seconds: int, max_failures: int
+) -> AddressCount:
+    """Counts an attempt from `address` up front (one atomic upsert); a success or an
+    attempt that never ran takes it back with `uncount_address_attempt`."""
     row = (
         await s.execute(
-            _COUNT_ATTEMPT, {"email": email, "window": window_seconds, "cap": max_failures + 1}
+            _COUNT_ADDRESS, {"address": address, "window": window_seconds, "cap": max_failures + 1}
         )
     ).one()
-    return Attempt(failures=int(row[0]), seconds_left=float(row[1]))
+    return AddressCount(failures=int(row[0]), seconds_left=float(row[1]))
 
 
-async def clear_login_failures(s: AsyncSession, *, email: str) -> None:
-    await s.execute(delete(LoginFailures).where(col(LoginFailures.email) == email))
+async def uncount_address_attempt(s: AsyncSession, *, address: str) -> None:
+    await s.execute(
+        update(AddressFailures)
+        .where(col(AddressFailures.address) == address)
+        .values(failures=func.greatest(col(AddressFailures.failures) - 1, 0))
+    )
 
 
 # --- refresh tokens ---------------------------------------------------------------
@@ -132,21 +192,33 @@ class UsedToken:
     family_id: uuid.UUID
     used_at: datetime
     seconds_since_use: float
+    successor_used: bool  # the token issued in its place has been refreshed too
+
+
+# The successor was inserted in the transaction that used this token, so its created_at
+# is this token's used_at (both are that transaction's now()).
+_FIND_USED = text(
+    """
+    SELECT t.family_id, t.used_at, EXTRACT(EPOCH FROM now() - t.used_at),
+           EXISTS (SELECT 1 FROM auth_refresh_tokens AS n
+                   WHERE n.family_id = t.family_id AND n.id <> t.id
+                     AND n.created_at >= t.used_at AND n.used_at IS NOT NULL)
+    FROM auth_refresh_tokens AS t
+    WHERE t.token_hash = :hash AND t.used_at IS NOT NULL
+    """
+)
 
 
 async def find_used_token(s: AsyncSession, *, token_hash: bytes) -> UsedToken | None:
-    row = (
-        await s.execute(
-            text(
-                "SELECT family_id, used_at, EXTRACT(EPOCH FROM now() - used_at) "
-                "FROM auth_refresh_tokens WHERE token_hash = :hash AND used_at IS NOT NULL"
-            ),
-            {"hash": token_hash},
-        )
-    ).one_or_none()
+    row = (await s.execute(_FIND_USED, {"hash": token_hash})).one_or_none()
     if row is None:
         return None
-    return UsedToken(family_id=row[0], used_at=row[1], seconds_since_use=float(row[2]))
+    return UsedToken(
+        family_id=row[0],
+        used_at=row[1],
+        seconds_since_use=float(row[2]),
+        successor_used=bool(row[3]),
+    )
 
 
 async def revoke_family(s: AsyncSession, *, family_id: uuid.UUID) -> bool:
@@ -178,10 +250,10 @@ async def purge_expired(s: AsyncSession, *, failure_window_seconds: int) -> None
             "(SELECT 1 FROM auth_refresh_tokens t WHERE t.family_id = f.id)"
         )
     )
-    await s.execute(
-        text(
-            "DELETE FROM auth_login_failures "
-            "WHERE window_started_at < now() - :window * interval '1 second'"
-        ),
-        {"window": failure_window_seconds},
-    )
+    for statement in (
+        "DELETE FROM auth_login_throttle "
+        "WHERE last_attempt_at < now() - :window * interval '1 second'",
+        "DELETE FROM auth_login_address_failures "
+        "WHERE window_started_at < now() - :window * interval '1 second'",
+    ):
+        await s.execute(text(statement), {"window": failure_window_seconds})

@@ -119,8 +119,11 @@ class Tokens:
     async def _on_dead_token(self, token_hash: bytes) -> None:
         async with self.db.begin() as s:
             used = await store.find_used_token(s, token_hash=token_hash)
-            if used is None or used.seconds_since_use <= self.reuse_grace_seconds:
-                # Unknown, expired or revoked; or the loser of a concurrent refresh.
+            if used is None:  # unknown, expired or revoked
+                return
+            if used.seconds_since_use <= self.reuse_grace_seconds and not used.successor_used:
+                # The loser of a concurrent refresh (two tabs). Once the winner's token
+                # has been used in turn, a replay is no race: it is a stolen token.
                 return
             if await store.revoke_family(s, family_id=used.family_id):
                 log.warning("refresh token replayed: revoked family %s", used.family_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth.deps import CurrentUser, StateDep
@@ -20,20 +20,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated"},
     429: {"description": "Too many failed logins (see Retry-After)"},
 }
+_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Too many password hashes queued (see Retry-After)"}
+}
 
 
 @router.post(
     "/api/auth/register",
     status_code=201,
-    responses={409: {"description": "Email already registered"}},
+    responses={409: {"description": "Email already registered"}, **_BUSY},
 )
 async def register(body: RegisterIn, state: StateDep) -> UserPublic:
     return await state.accounts.register(email=body.email, password=body.password)
 
 
-@router.post("/api/auth/login", responses=_ERRORS)
-async def login(body: LoginIn, state: StateDep, response: Response) -> TokenPair:
-    user_id = await state.accounts.authenticate(email=body.email, password=body.password)
+@router.post("/api/auth/login", responses={**_ERRORS, **_BUSY})
+async def login(body: LoginIn, state: StateDep, request: Request, response: Response) -> TokenPair:
+    user_id = await state.accounts.authenticate(
+        email=body.email, password=body.password, address=state.proxies.of_request(request)
+    )
     response.headers.update(NO_STORE)
     return await state.tokens.start_session(user_id)
 
