@@ -7,12 +7,15 @@ uses its own version table, `alembic_version_conversations`.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from chat_common.logs import configure_logging
+from chat_common.redact import describe, redact
 from chat_common.settings import async_database_url
+from pydantic import ValidationError
 
 from conversations.settings import get_settings
 
@@ -36,9 +39,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Only where and what: pydantic's own message quotes the value (the password).
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        sys.exit(f"conversations.migrate: invalid settings: {problems}")
     configure_logging("conversations-migrate", settings.log_level)
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        # No traceback: its frames and messages may quote the URL, password and all.
+        sys.exit(f"conversations.migrate: failed: {redact(describe(exc), settings.database_url)}")
     log.info("conversations schema is current")
 
 
