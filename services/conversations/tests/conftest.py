@@ -22,7 +22,7 @@ import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_testkit.processes import ServiceProcess, free_port
-from chat_testkit.tokens import TestKeys
+from chat_testkit.tokens import SERVICE_AUDIENCE, TestKeys
 from conversations import migrate
 from conversations.main import create_app
 from conversations.settings import Settings
@@ -31,10 +31,17 @@ from fastapi import FastAPI
 MAX_CHARS = 10_000
 
 
+# RPCs (and AppendMessage roles) that only the agent's service identity may call.
+AGENT_ONLY = frozenset({"StartTurn", "UpdateMessage"})
+AGENT_ROLES = frozenset({"assistant", "tool", "system"})
+
+
 @dataclass(frozen=True)
 class User:
     id: uuid.UUID
     token: str
+    # The agent's service token, for calls the agent makes acting for this user.
+    agent_token: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -43,6 +50,10 @@ class User:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),)
+
+    @property
+    def agent_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.agent_token}"), ("x-acting-user", str(self.id)))
 
 
 class Api:
@@ -91,14 +102,21 @@ class Rpc:
     def __init__(self, stub: pb_grpc.ConversationsServiceAsyncStub) -> None:
         self.stub = stub
 
-    async def __call__(self, user: User | None, method: str, request: Any) -> Any:
-        metadata = user.metadata if user else None
+    async def __call__(
+        self, user: User | None, method: str, request: Any, *, as_agent: bool | None = None
+    ) -> Any:
+        """`as_agent`: call as the agent acting for `user` (default: when the call needs it)."""
+        if as_agent is None:
+            as_agent = method in AGENT_ONLY or getattr(request, "role", "") in AGENT_ROLES
+        metadata = None if user is None else user.agent_metadata if as_agent else user.metadata
         return await getattr(self.stub, method)(request, metadata=metadata, timeout=10)
 
-    async def error(self, user: User | None, method: str, request: Any) -> grpc.StatusCode:
+    async def error(
+        self, user: User | None, method: str, request: Any, *, as_agent: bool | None = None
+    ) -> grpc.StatusCode:
         """The status code of a call that must fail."""
         try:
-            await self(user, method, request)
+            await self(user, method, request, as_agent=as_agent)
         except grpc.aio.AioRpcError as exc:
             return exc.code()
         raise AssertionError(f"{method} succeeded but should have failed")
@@ -156,6 +174,7 @@ def settings(database_url: str, test_keys: TestKeys) -> Settings:
         message_max_chars=MAX_CHARS,
         auth_jwks=test_keys.jwks(),
         auth_jwks_url=None,
+        service_token_audience=SERVICE_AUDIENCE,
         log_level="WARNING",
         db_pool_max_size=5,
         # Off for the suite (tests start many turns per user); test_budgets sets its own.
@@ -188,7 +207,9 @@ async def rpc(app: FastAPI, settings: Settings) -> AsyncIterator[Rpc]:
 def make_user(test_keys: TestKeys) -> UserFactory:
     def factory() -> User:
         user_id = uuid.uuid4()
-        return User(user_id, test_keys.token(user_id))
+        return User(user_id, test_keys.token(user_id), agent_token)
+
+    agent_token = test_keys.service_token()
 
     return factory
 

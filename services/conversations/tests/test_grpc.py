@@ -188,13 +188,15 @@ async def test_history_is_the_latest_n_or_the_first_n(rpc: Rpc, alice: User) -> 
     assert ([m.content for m in first.items], first.has_more) == (["m0", "m1", "m2", "m3"], True)
 
 
-async def test_history_allows_up_to_1000_messages_over_grpc(rpc: Rpc, alice: User) -> None:
+async def test_the_agent_may_load_up_to_1000_messages_of_history(rpc: Rpc, alice: User) -> None:
     conv = await rpc.conversation(alice)
     ok = pb.ListMessagesRequest(conversation_id=conv.id, limit=1000)
     too_many = pb.ListMessagesRequest(conversation_id=conv.id, limit=1001)
 
-    assert list((await rpc(alice, "ListMessages", ok)).items) == []
-    assert await rpc.error(alice, "ListMessages", too_many) == grpc.StatusCode.INVALID_ARGUMENT
+    assert list((await rpc(alice, "ListMessages", ok, as_agent=True)).items) == []
+    assert await rpc.error(alice, "ListMessages", too_many, as_agent=True) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
 async def test_conversations_roundtrip_with_a_client_id_and_metadata(

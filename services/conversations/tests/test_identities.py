@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_testkit.tokens import TestKeys
+from chat_testkit.tokens import TestKeys as SigningKeys
 
 if TYPE_CHECKING:
     from services.conversations.tests.conftest import Rpc, User
@@ -86,7 +86,7 @@ async def test_the_agent_acts_only_inside_the_named_users_conversations(
 
 
 async def test_a_service_token_without_the_agent_scope_is_denied(
-    rpc: Rpc, alice: User, test_keys: TestKeys
+    rpc: Rpc, alice: User, test_keys: SigningKeys
 ) -> None:
     conversation = await rpc.conversation(alice)
     token = test_keys.service_token("reporting", scope="conversations:read")
@@ -99,7 +99,7 @@ async def test_a_service_token_without_the_agent_scope_is_denied(
     assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-@pytest.mark.parametrize("acting_user", ["", "not-a-uuid", f"{uuid.uuid4()}\n"])
+@pytest.mark.parametrize("acting_user", ["", "not-a-uuid", f"{uuid.uuid4()}0"])
 async def test_a_bad_acting_user_is_unauthenticated(
     rpc: Rpc, alice: User, acting_user: str
 ) -> None:

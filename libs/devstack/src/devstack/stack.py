@@ -10,6 +10,7 @@ context manager on free ports:
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -199,7 +200,11 @@ class Stack:
         jwks = f"{self.auth_url}/.well-known/jwks.json"
         if name == "auth":
             keys = cfg.data_path / "keys"
-            env = {"PORT": str(ports.auth), "JWT_KEYS_DIR": str(keys)}
+            env = {
+                "PORT": str(ports.auth),
+                "JWT_KEYS_DIR": str(keys),
+                "AGENT_CLIENT_SECRET": self._agent_client_secret(),
+            }
             return self._python(name, "auth", env, ready=f"{self.auth_url}/readyz")
         if name == "conversations":
             env = {
@@ -220,10 +225,21 @@ class Stack:
             "PORT": str(port),
             "CONVERSATIONS_GRPC_TARGET": self.conversations_grpc_target,
             "AUTH_JWKS_URL": jwks,
+            "AUTH_URL": self.auth_url,
+            "AGENT_CLIENT_SECRET": self._agent_client_secret(),
         }
         if cfg.uses_offline_model:
             env |= {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": self.offline_model_url}
         return self._python(name, "agent", env, f"http://{LOCALHOST}:{port}/readyz")
+
+    def _agent_client_secret(self) -> str:
+        """The agent's client secret at auth: made once, kept beside the dev keys."""
+        path = self.config.data_path / "keys" / "agent-client-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _python(
         self, name: str, module: str, env: dict[str, str], ready: str | None = None

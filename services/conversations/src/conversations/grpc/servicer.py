@@ -13,14 +13,18 @@ from conversations import feedback, store
 from conversations.budgets import TurnBudget
 from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
-from conversations.grpc.interceptors import current_user
+from conversations.grpc.interceptors import current_caller, current_user, require_agent
 from conversations.grpc.limits import bounded, fit_history
 from conversations.settings import Settings
 
 Context = Any  # grpc.aio.ServicerContext; the servicer never needs more than the request
 
-# The agent loads HISTORY_LIMIT messages per turn, so gRPC allows more than REST's 100.
+# The agent loads HISTORY_LIMIT messages per turn, so it may list more than REST's 100;
+# a user's own token gets REST's limit.
 GRPC_MAX_HISTORY: Final = 1000
+USER_MAX_PAGE: Final = 100
+# Roles only the agent writes: a user's token may append its own words, nothing else.
+AGENT_ROLES: Final = frozenset({"assistant", "tool", "system"})
 
 
 class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
@@ -102,10 +106,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def AppendMessage(self, request: pb.AppendMessageRequest, context: Context) -> pb.Message:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         message_id = optional_id(request.id, "id") if request.HasField("id") else None
+        user_id = require_agent() if request.role in AGENT_ROLES else current_user()
         async with connection(self._pool) as db:
             record = await store.append_message(
                 db,
-                user_id=current_user(),
+                user_id=user_id,
                 conversation_id=conversation_id,
                 role=request.role,
                 content=request.content,
@@ -125,10 +130,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     ) -> pb.StartTurnResponse:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         key = request.idempotency_key or None  # an empty key is no key
+        user_id = require_agent()  # a turn stores the agent's reply too
         async with connection(self._pool) as db:
             turn = await store.start_turn(
                 db,
-                user_id=current_user(),
+                user_id=user_id,
                 conversation_id=conversation_id,
                 content=request.content,
                 max_chars=self._max_chars,
@@ -164,10 +170,11 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         if request.HasField("usage"):
             changes["input_tokens"] = request.usage.input_tokens
             changes["output_tokens"] = request.usage.output_tokens
+        user_id = require_agent()  # replies are the agent's to write
         async with connection(self._pool) as db:
             record = await store.update_message(
                 db,
-                user_id=current_user(),
+                user_id=user_id,
                 conversation_id=conversation_id,
                 message_id=message_id,
                 max_chars=self._max_chars,
@@ -202,13 +209,14 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         before = optional_id(request.before, "before")
         after = optional_id(request.after, "after")
+        caller = current_caller()
         async with connection(self._pool) as db:
             page = await store.list_messages(
                 db,
-                user_id=current_user(),
+                user_id=caller.user_id,
                 conversation_id=conversation_id,
                 limit=request.limit or store.DEFAULT_HISTORY_SIZE,
-                max_limit=GRPC_MAX_HISTORY,
+                max_limit=GRPC_MAX_HISTORY if caller.is_agent else USER_MAX_PAGE,
                 before=before,
                 after=after,
                 oldest_first=request.oldest_first,
