@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from chat_common.errors import Unauthenticated
@@ -61,7 +62,7 @@ def verifier(url: str | None = None, jwks: str | None = None, **options: float) 
     )
 
 
-def service_token(keys: SigningKeys, **claims: object) -> str:
+def service_token(keys: SigningKeys, **claims: Any) -> str:
     return keys.token(
         "agent", aud=SERVICE_AUDIENCE, client_id="agent", scope="conversations:agent", **claims
     )
