@@ -57,6 +57,12 @@ class FakeConversations:
                 setattr(message, name, getattr(request, name))
         return message
 
+    async def get_message(self, user_id: UUID, conversation_id: str, message_id: str) -> pb.Message:
+        message = self.messages.get(message_id)
+        if message is None or message.conversation_id != conversation_id:
+            raise NotFound("message not found")
+        return message
+
     async def append_message(self, user_id: UUID, request: pb.AppendMessageRequest) -> pb.Message:
         message = self.add(request.conversation_id, request.role, request.content, request.status)
         message.tool_calls_json = request.tool_calls_json

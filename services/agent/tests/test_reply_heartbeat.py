@@ -55,3 +55,19 @@ async def test_a_reply_writing_text_sends_no_heartbeat() -> None:
 
     assert done.message.content == "a b"
     assert conversations.heartbeats(reply_id) == 0
+
+
+async def test_a_reply_that_was_ended_meanwhile_keeps_its_stored_final_state() -> None:
+    conversations = FakeConversations()
+    user = conversations.add("c1", "user", "hello", "complete")
+    reply = conversations.add("c1", "assistant", "", "in_progress")
+    turns = pipeline(conversations, ScriptedModel([TextDelta("late words")], pause=0.1))
+    ctx = RequestContext(user_id=uuid.uuid4())
+
+    async with turns.reply(ctx, reply, history=[user]) as events:
+        # The sweeper (or a cancel) ends the reply while the model is still thinking.
+        conversations.messages[reply.id].status = "interrupted"
+        done = [e async for e in events if isinstance(e, ReplyDone)]
+
+    assert done[-1].message.status == "interrupted"
+    assert conversations.messages[reply.id].content == ""

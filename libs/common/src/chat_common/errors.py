@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # The gRPC trailing metadata key of RateLimited's Retry-After (seconds).
 RETRY_AFTER_METADATA = "retry-after"
+# ...and of its RateLimit-Policy.
+RATE_LIMIT_POLICY_METADATA = "ratelimit-policy"
 
 
 class DomainError(Exception):
@@ -70,15 +72,26 @@ class PermissionDenied(DomainError):
 
 
 class RateLimited(DomainError):
+    """429 with Retry-After; with a `policy` also the IETF RateLimit headers, e.g. policy
+    `"turns";q=10;w=20` (10 at once, refilled over 20 s) gives `RateLimit-Policy` as is
+    and `RateLimit: "turns";r=0;t=<retry_after>`."""
+
     status, grpc_code = 429, grpc.StatusCode.RESOURCE_EXHAUSTED
     default_message = "too many requests"
 
-    def __init__(self, message: str | None = None, *, retry_after: int):
-        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
-        self.retry_after = max(1, retry_after)
+    def __init__(self, message: str | None = None, *, retry_after: int, policy: str | None = None):
+        retry_after = max(1, retry_after)
+        headers = {"Retry-After": str(retry_after)}
+        if policy:
+            name = policy.split(";", 1)[0]
+            headers |= {"RateLimit-Policy": policy, "RateLimit": f"{name};r=0;t={retry_after}"}
+        super().__init__(message, headers=headers)
+        self.retry_after = retry_after
+        self.policy = policy
 
     def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
-        return ((RETRY_AFTER_METADATA, str(self.retry_after)),)
+        policy = ((RATE_LIMIT_POLICY_METADATA, self.policy),) if self.policy else ()
+        return ((RETRY_AFTER_METADATA, str(self.retry_after)), *policy)
 
 
 class UpstreamFailed(DomainError):
@@ -113,17 +126,21 @@ def from_grpc(
     """The domain error a gRPC status stands for (unknown codes become UpstreamFailed);
     RESOURCE_EXHAUSTED is RateLimited with the `retry-after` it carries."""
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return RateLimited(details or None, retry_after=_retry_after(trailing_metadata or ()))
+        trailers = _text_metadata(trailing_metadata or ())
+        retry_after = trailers.get(RETRY_AFTER_METADATA, "")
+        return RateLimited(
+            details or None,
+            retry_after=int(retry_after) if retry_after.isdigit() else 1,
+            policy=trailers.get(RATE_LIMIT_POLICY_METADATA),
+        )
     return GRPC_TO_ERROR.get(code, UpstreamFailed)(details or None)
 
 
-def _retry_after(metadata: Sequence[tuple[str, str | bytes]]) -> int:
-    for key, value in metadata:
-        if key == RETRY_AFTER_METADATA:
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            if text.isdigit():
-                return int(text)
-    return 1
+def _text_metadata(metadata: Sequence[tuple[str, str | bytes]]) -> dict[str, str]:
+    return {
+        key: value.decode("latin-1") if isinstance(value, bytes) else value
+        for key, value in metadata
+    }
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_common.errors import DomainError
+from chat_common.errors import DomainError, FailedPrecondition
 
 from agent.background import shielded, spawn
 from agent.conversations_client import ConversationsClient
@@ -94,9 +94,22 @@ class ReplyWriter:
         if tool_calls:
             request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
         try:
-            self.message = await self._conversations.update_message(self._user_id, request)
+            self.message = await self._write_final(request)
+        except FailedPrecondition:
+            # The reply had already ended (the stale-reply sweeper, an explicit cancel):
+            # a final state is final, so report the one stored.
+            log.warning("reply %s had already ended; keeping its stored state", self.message.id)
+            self.message = await self._conversations.get_message(
+                self._user_id, self.message.conversation_id, self.message.id
+            )
+        return self.message
+
+    async def _write_final(self, request: pb.UpdateMessageRequest) -> pb.Message:
+        try:
+            return await self._conversations.update_message(self._user_id, request)
+        except FailedPrecondition:
+            raise
         except DomainError as exc:
             log.warning("final write of reply %s failed, retrying: %s", self.message.id, exc)
             await asyncio.sleep(0.2)
-            self.message = await self._conversations.update_message(self._user_id, request)
-        return self.message
+            return await self._conversations.update_message(self._user_id, request)

@@ -25,6 +25,7 @@ statement sees the turn committed by the lock's previous holder.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -150,6 +151,9 @@ def refusals(budget: TurnBudget) -> Iterator[None]:
         retry_after = int(exc.diag.message_detail or 1)
         if exc.diag.message_primary == "busy":
             message = f"at most {budget.max_concurrent} replies at a time; wait for one to end"
+            policy = f'"concurrent";q={budget.max_concurrent}'
         else:
             message = "too many messages; slow down"
-        raise RateLimited(message, retry_after=retry_after) from None
+            refill = math.ceil(budget.burst * 60 / budget.per_minute)
+            policy = f'"turns";q={budget.burst};w={refill}'
+        raise RateLimited(message, retry_after=retry_after, policy=policy) from None

@@ -7,12 +7,12 @@ stream; the thread loaded by that check is reused by the SDK for the same reques
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Final
 
 import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_common.errors import DomainError, InvalidInput
+from chat_common.errors import DomainError, InvalidInput, RateLimited
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
@@ -22,6 +22,7 @@ from chatkit.types import (
     AttachmentsCreateReq,
     AttachmentsDeleteReq,
     ChatKitReq,
+    ErrorEvent,
     FeedbackKind,
     InputTranscribeReq,
     ThreadItem,
@@ -82,7 +83,7 @@ class ChatServer(ChatKitServer[ChatContext]):
         parsed = _REQUEST.validate_json(request)
         await self._check(parsed, context)
         if is_streaming_req(parsed):
-            return StreamingResult(self._process_streaming(parsed, context))
+            return StreamingResult(_readable_errors(self._process_streaming(parsed, context)))
         return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
     async def _check(self, request: ChatKitReq, context: ChatContext) -> None:
@@ -207,6 +208,21 @@ def _chars(value: Any) -> int:
     if isinstance(value, list | tuple):
         return sum(_chars(v) for v in value)
     return len(orjson.dumps(value))
+
+
+async def _readable_errors(stream: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """A domain error the SDK lets escape its stream (a refused turn: over the send
+    budget, a foreign thread) ends the stream with an `error` event a ChatKit UI shows,
+    instead of a cut connection."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    except DomainError as exc:
+        message = exc.message
+        if isinstance(exc, RateLimited):
+            message = f"{message} (try again in {exc.retry_after} s)"
+        event = ErrorEvent(code="custom", message=message, allow_retry=True)
+        yield b"data: " + event.model_dump_json().encode() + b"\n\n"
 
 
 def _assistant_item(message: pb.Message) -> AssistantMessageItem:
