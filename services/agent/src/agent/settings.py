@@ -58,6 +58,12 @@ class Settings(TokenSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
+    def _strong_client_secret(self) -> Settings:
+        if self.environment == "production" and len(self.agent_client_secret) < 32:
+            raise ValueError("AGENT_CLIENT_SECRET must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
     def _has_a_model(self) -> Settings:
         if self.openai_api_key is None and not self.openai_base_url:
             if self.environment == "production":
