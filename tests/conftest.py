@@ -73,6 +73,9 @@ def stack(
         chatkit_rate=UNLIMITED,
         offline_model=True,
         service_env={"auth": FAST_HASHING, "conversations": NO_TURN_LIMITS},
+        # Every service logs each request here (off by default), so a test can follow a
+        # request id through every process.
+        env={"ACCESS_LOG": "true"},
     )
     with Stack(config) as running:
         yield running

@@ -83,6 +83,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Unsupported grant type or malformed request"},
     401: {"description": "Invalid client (see WWW-Authenticate)"},
+    422: {"description": "A body that is not form-encoded text Postgres could store"},
 }
 
 
