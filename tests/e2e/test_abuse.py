@@ -22,7 +22,7 @@ from devstack import Ports, Stack, StackConfig
 from devstack.gateway import NO_LIMITS
 
 from tests.conftest import FAST_HASHING, UNLIMITED
-from tests.helpers.gateway import PASSWORD, GatewayClient, User
+from tests.helpers.gateway import PASSWORD, GatewayClient
 
 MAX_CHARS = 10_000  # the stack's MESSAGE_MAX_CHARS
 
@@ -48,7 +48,7 @@ def sse_events(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def conversations_grpc(stack: Stack) -> AsyncIterator[pb_grpc.ConversationsServiceStub]:
+async def conversations_grpc(stack: Stack) -> AsyncIterator[pb_grpc.ConversationsServiceAsyncStub]:
     """The conversations gRPC port itself: reachable inside the network, past the gateway."""
     async with grpc.aio.insecure_channel(stack.conversations_grpc_target) as channel:
         yield pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
@@ -56,7 +56,7 @@ async def conversations_grpc(stack: Stack) -> AsyncIterator[pb_grpc.Conversation
 
 @pytest.mark.parametrize("role", ["system", "assistant", "tool"])
 async def test_a_user_token_on_the_grpc_port_cannot_write_as_the_model(
-    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceStub, role: str
+    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceAsyncStub, role: str
 ) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
@@ -73,7 +73,7 @@ async def test_a_user_token_on_the_grpc_port_cannot_write_as_the_model(
 
 
 async def test_a_user_token_on_the_grpc_port_cannot_rewrite_a_reply(
-    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceStub
+    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceAsyncStub
 ) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
@@ -96,7 +96,7 @@ async def test_a_user_token_on_the_grpc_port_cannot_rewrite_a_reply(
 
 
 async def test_a_user_token_cannot_pose_as_the_agent(
-    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceStub
+    gateway: GatewayClient, conversations_grpc: pb_grpc.ConversationsServiceAsyncStub
 ) -> None:
     alice, mallory = await gateway.sign_up(), await gateway.sign_up()
     metadata = (
