@@ -37,7 +37,10 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 2000),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.max_receive_message_length", 32 * 1024 * 1024),
+    # The conversations server sends at most 16 MiB (a larger page is refused there, and
+    # StartTurn sheds the oldest history to fit): the same bound here. What the agent
+    # sends is bounded by the server's receive limit (the largest valid write).
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
 ]
 
 
