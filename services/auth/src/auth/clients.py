@@ -10,17 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-import uuid
 from dataclasses import dataclass
 
-import jwt
 from chat_common.errors import Unauthenticated
-from chat_common.tokens import ACCESS_TOKEN_TYPE
 from pydantic import SecretStr
 
 from auth.keys import KeyRing
 from auth.settings import Settings
+from auth.tokens import signed_token
 
 AGENT_CLIENT_ID = "agent"
 AGENT_SCOPE = "conversations:agent"
@@ -83,17 +80,12 @@ class ServiceTokenIssuer:
         )
 
     def issue(self, client: Client) -> str:
-        key = self.keys.signing_key
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": client.client_id,
-            "client_id": client.client_id,
-            "scope": client.scope,
-            "iat": now,
-            "exp": now + self.ttl_seconds,
-            "jti": uuid.uuid4().hex,
-        }
-        headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
-        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
+        return signed_token(
+            self.keys,
+            issuer=self.issuer,
+            audience=self.audience,
+            subject=client.client_id,
+            ttl_seconds=self.ttl_seconds,
+            client_id=client.client_id,
+            scope=client.scope,
+        )

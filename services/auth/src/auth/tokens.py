@@ -55,18 +55,39 @@ class AccessTokenIssuer:
         )
 
     def issue(self, user_id: uuid.UUID) -> str:
-        key = self.keys.signing_key
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": str(user_id),
-            "iat": now,
-            "exp": now + self.ttl_seconds,
-            "jti": uuid.uuid4().hex,
-        }
-        headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
-        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
+        return signed_token(
+            self.keys,
+            issuer=self.issuer,
+            audience=self.audience,
+            subject=str(user_id),
+            ttl_seconds=self.ttl_seconds,
+        )
+
+
+def signed_token(
+    keys: KeyRing,
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    ttl_seconds: int,
+    **claims: str,
+) -> str:
+    """A JWT (`typ: at+jwt`) signed by the ring's current key: users' access tokens and
+    services' tokens alike, told apart by their audience."""
+    key = keys.signing_key
+    now = int(time.time())
+    payload = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        **claims,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    return jwt.encode(payload, key.private_key, algorithm=key.algorithm, headers=headers)
 
 
 @dataclass(frozen=True)
