@@ -1,15 +1,15 @@
-"""What handlers need, as Annotated dependencies (all `async def`: FastAPI runs plain
-`def` dependencies in a worker thread, a cost on every request). The process-wide objects are
-made once in the app's lifespan (main.py) and kept on `app.state.agent`."""
+"""What the app holds (`AgentState`, made in the lifespan in main.py) and what handlers
+need, as Annotated aliases (chat_common.deps: one state pattern and one bearer token for
+all services)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from chat_common.tokens import CachingVerifier, bearer_token
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from chat_common.deps import AppState, bearer_user
+from chat_common.tokens import CachingVerifier, VerifiedToken
+from fastapi import Depends
 
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
@@ -27,27 +27,13 @@ class AgentState:
     pipeline: TurnPipeline
 
 
-async def agent_state(request: Request) -> AgentState:
-    state: AgentState = request.app.state.agent
-    return state
+STATE: AppState[AgentState] = AppState("agent")
+StateDep = Annotated[AgentState, Depends(STATE)]
+TokenDep = Annotated[VerifiedToken, Depends(bearer_user(STATE))]
 
 
-StateDep = Annotated[AgentState, Depends(agent_state)]
-
-# auto_error=False: a missing token is our 401 `{"detail": ...}`, not FastAPI's own answer.
-_bearer = HTTPBearer(auto_error=False, description="An access token from the auth service")
-
-
-async def current_user(
-    state: StateDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> RequestContext:
-    token = bearer_token(f"Bearer {credentials.credentials}" if credentials else None)
-    verified = await state.verifier.verify(token)
-    return RequestContext(user_id=verified.user_id)
-
-
-CurrentUser = Annotated[RequestContext, Depends(current_user)]
+async def current_user(token: TokenDep) -> RequestContext:
+    return RequestContext(user_id=token.user_id)
 
 
 async def pipeline(state: StateDep) -> TurnPipeline:
@@ -58,5 +44,6 @@ async def settings(state: StateDep) -> Settings:
     return state.settings
 
 
+CurrentUser = Annotated[RequestContext, Depends(current_user)]
 PipelineDep = Annotated[TurnPipeline, Depends(pipeline)]
 SettingsDep = Annotated[Settings, Depends(settings)]

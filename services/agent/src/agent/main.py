@@ -16,7 +16,7 @@ from agent.api.routes import router as messages_router
 from agent.background import drain_background
 from agent.chatkit.routes import router as chatkit_router
 from agent.conversations_client import ConversationsClient
-from agent.deps import AgentState
+from agent.deps import STATE, AgentState
 from agent.model import ModelClient
 from agent.service_token import ServiceTokenSource
 from agent.settings import Settings, get_settings
@@ -46,12 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             tools=default_tools() if settings.tools_enabled else None,
         )
-        app.state.agent = AgentState(
-            settings=settings,
-            verifier=CachingVerifier(settings.token_verifier()),
-            conversations=conversations,
-            model=model,
-            pipeline=pipeline,
+        STATE.put(
+            app,
+            AgentState(
+                settings=settings,
+                verifier=CachingVerifier(settings.token_verifier()),
+                conversations=conversations,
+                model=model,
+                pipeline=pipeline,
+            ),
         )
         try:
             yield
@@ -68,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     async def ready() -> None:
-        await app.state.agent.conversations.health_check()
+        await STATE.of(app).conversations.health_check()
 
     app.include_router(health_router(ready))
     app.include_router(messages_router)

@@ -1,33 +1,45 @@
-"""What a handler needs, as Annotated aliases."""
+"""What the app holds (`AuthState`, made in the lifespan) and what a handler needs, as
+Annotated aliases (chat_common.deps: one state pattern and one bearer token for all)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
+from chat_common.client_address import TrustedProxies
+from chat_common.deps import AppState, bearer_user
 from chat_common.errors import Unauthenticated
-from chat_common.tokens import VerifiedToken, bearer_token
-from fastapi import Depends, Request
+from chat_common.tokens import TokenVerifier, VerifiedToken
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import store
+from auth.accounts import Accounts
+from auth.clients import ServiceClients, ServiceTokenIssuer
+from auth.db import Sessions
+from auth.keys import KeyRing
 from auth.models import User
-from auth.state import AuthState
+from auth.settings import Settings
+from auth.tokens import Tokens
 
 
-async def get_state(request: Request) -> AuthState:
-    # async: a plain def dependency would run in a worker thread on every request.
-    state: AuthState = request.app.state.auth
-    return state
+@dataclass(frozen=True, slots=True)
+class AuthState:
+    settings: Settings
+    keys: KeyRing
+    verifier: TokenVerifier  # local keys, no database: verifying costs no round trip
+    engine: AsyncEngine
+    db: Sessions
+    accounts: Accounts
+    tokens: Tokens
+    clients: ServiceClients
+    service_tokens: ServiceTokenIssuer
+    proxies: TrustedProxies
 
 
-StateDep = Annotated[AuthState, Depends(get_state)]
-
-
-async def verified_token(request: Request, state: StateDep) -> VerifiedToken:
-    """The request's access token, verified locally (keys in memory, no database)."""
-    return await state.verifier.verify(bearer_token(request.headers.get("authorization")))
-
-
-TokenDep = Annotated[VerifiedToken, Depends(verified_token)]
+STATE: AppState[AuthState] = AppState("auth")
+StateDep = Annotated[AuthState, Depends(STATE)]
+TokenDep = Annotated[VerifiedToken, Depends(bearer_user(STATE))]
 
 
 async def current_user(token: TokenDep, state: StateDep) -> User:

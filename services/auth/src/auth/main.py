@@ -20,10 +20,10 @@ from auth.api.routes import router
 from auth.api.verify import VerifyRoute
 from auth.clients import ServiceClients, ServiceTokenIssuer
 from auth.db import make_engine, make_sessions, ping
+from auth.deps import STATE, AuthState
 from auth.keys import KeyRing, load_key_ring
 from auth.passwords import Passwords
 from auth.settings import Settings, get_settings
-from auth.state import AuthState
 from auth.store import purge_expired
 from auth.tokens import AccessTokenIssuer, Tokens
 
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_tokens=ServiceTokenIssuer.from_settings(settings, keys),
             proxies=settings.proxies,
         )
-        app.state.auth = state
+        STATE.put(app, state)
         purger = asyncio.create_task(_purge_forever(state))
         log.info("auth ready; signing with kid %s (%s)", keys.signing_key.kid, len(keys.keys))
         try:
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal_router)
 
     async def ready() -> None:
-        await ping(app.state.auth.engine)
+        await ping(STATE.of(app).engine)
 
     app.include_router(health_router(ready))
     return app

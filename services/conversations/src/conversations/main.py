@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from conversations import db
 from conversations.api.routes import router
+from conversations.deps import STATE, ConversationsState
 from conversations.grpc.server import GrpcServer
 from conversations.settings import Settings, get_settings
 from conversations.sweeper import sweep_stale_replies
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             verifier = CachingVerifier(settings.token_verifier())
             grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
-            app.state.pool, app.state.verifier = pool, verifier
+            STATE.put(app, ConversationsState(settings=settings, pool=pool, verifier=verifier))
             await grpc_server.start()
             sweeper = asyncio.create_task(
                 sweep_stale_replies(
@@ -59,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         **docs_urls(settings.environment),  # no /docs or /redoc in production
     )
-    app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(router)
@@ -68,4 +68,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _ready(app: FastAPI) -> None:
-    await db.ping(app.state.pool)
+    await db.ping(STATE.of(app).pool)
