@@ -15,6 +15,8 @@ from unittest import mock
 
 import dockerfile  # type: ignore[import-not-found,unused-ignore]
 import yaml
+from devstack.config import Ports
+from devstack.services import CATALOGUE, ServiceSpec
 from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,17 +30,43 @@ K8S_DIR = ROOT / "deploy" / "k8s"
 NOT_DEPLOYED = frozenset({"JWT_KEYS_DIR", "AUTH_JWKS"})
 
 
+# The one Dockerfile of every Python service; build args say which service (compose's
+# `build.args`, Service.build_args).
+PYTHON_DOCKERFILE = ROOT / "services" / "Dockerfile"
+
+
 @dataclass(frozen=True)
 class Service:
-    """One of our Python services as the deployment sees it."""
+    """One of our Python services as the deployment sees it (from devstack's catalogue)."""
 
-    name: str  # compose service, k8s Deployment, services/<name>/
-    package: str  # uv workspace package
+    name: str  # compose service, k8s Deployment, services/<name>/, uv workspace package
     module: str  # `python -m <module>`
     port: int
-    settings: str  # "module:Class"
     migrate: str | None = None  # `python -m <migrate>` module, for services with tables
     grpc_port: int | None = None
+    dev_only: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: ServiceSpec) -> Service:
+        # Containers listen on the contract's ports, the ones `make run` uses.
+        ports = Ports()
+        return cls(
+            spec.name,
+            spec.module,
+            spec.port(ports),
+            spec.migrate,
+            spec.grpc_port(ports),
+            spec.dev_only,
+        )
+
+    @property
+    def package(self) -> str:
+        return self.name
+
+    @property
+    def settings(self) -> str:
+        """ "module:Class" of its settings."""
+        return f"{self.module}.settings:Settings"
 
     @property
     def directory(self) -> Path:
@@ -46,31 +74,28 @@ class Service:
 
     @property
     def dockerfile(self) -> Path:
-        return self.directory / "Dockerfile"
+        return PYTHON_DOCKERFILE
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        args = {"SERVICE": self.name, "MODULE": self.module, "PORT": str(self.port)}
+        return args | ({"GRPC_PORT": str(self.grpc_port)} if self.grpc_port else {})
+
+    def image(self) -> list[Instruction]:
+        """The Dockerfile's instructions as a build with this service's args sees them."""
+        return parse_dockerfile(self.dockerfile, self.build_args)
+
+    def image_env(self) -> dict[str, str]:
+        return dockerfile_env(self.image())
 
     def env_names(self) -> set[str]:
         return settings_env_names(self.settings)
 
 
-SERVICES = (
-    Service("auth", "auth", "auth", 8001, "auth.settings:Settings", migrate="auth.migrate"),
-    Service(
-        "conversations",
-        "conversations",
-        "conversations",
-        8002,
-        "conversations.settings:Settings",
-        migrate="conversations.migrate",
-        grpc_port=50051,
-    ),
-    Service("agent", "agent", "agent", 8003, "agent.settings:Settings"),
-    Service(
-        "offline-model", "offline-model", "offline_model", 8090, "offline_model.settings:Settings"
-    ),
-)
+SERVICES = tuple(Service.from_spec(spec) for spec in CATALOGUE)
 SERVICES_BY_NAME = {s.name: s for s in SERVICES}
 # The product's own services (pydantic settings, in production): not the offline model.
-PRODUCT_SERVICES = SERVICES[:3]
+PRODUCT_SERVICES = tuple(s for s in SERVICES if not s.dev_only)
 
 
 def load_object(path: str) -> Any:
@@ -85,7 +110,7 @@ class _RecordingEnviron(dict[str, str]):
         super().__init__()
         self.asked: set[str] = set()
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
         return super().get(key, default)
 
@@ -141,14 +166,32 @@ class Instruction:
         return " ".join(" ".join(self.value).split())
 
 
-def parse_dockerfile(path: Path) -> list[Instruction]:
-    """Instructions in order, read by Docker's own (BuildKit's) parser."""
+_BUILD_ARG = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute(words: tuple[str, ...], args: Mapping[str, str], *, split: bool) -> tuple[str, ...]:
+    """`${NAME}` of the declared build args replaced (others, like $PATH, left as they are);
+    `split`: words split again after it, as EXPOSE does (an empty arg is no word)."""
+    done = tuple(_BUILD_ARG.sub(lambda m: args.get(m[1], m[0]), word) for word in words)
+    return tuple(" ".join(done).split()) if split else done
+
+
+def parse_dockerfile(path: Path, build_args: Mapping[str, str] | None = None) -> list[Instruction]:
+    """Instructions in order, read by Docker's own (BuildKit's) parser, with `${ARG}` of
+    every declared ARG substituted (the build arg given, else its default, else empty; in
+    RUN the shell would do it, with the same result)."""
+    given = build_args or {}
+    args: dict[str, str] = {}
     instructions: list[Instruction] = []
     stage = -1
     for command in dockerfile.parse_file(str(path)):
         keyword = command.cmd.upper()
         stage += keyword == "FROM"
-        instructions.append(Instruction(keyword, command.value, command.flags, command.json, stage))
+        value = _substitute(command.value, args, split=keyword == "EXPOSE")
+        if keyword == "ARG":
+            name, _, default = value[0].partition("=")
+            args[name] = given.get(name, default)
+        instructions.append(Instruction(keyword, value, command.flags, command.json, stage))
     return instructions
 
 

@@ -61,6 +61,17 @@ def test_every_built_service_names_an_existing_dockerfile(compose: dict[str, Any
             assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
 
 
+@BY_NAME
+def test_each_service_and_its_migrations_build_from_the_one_dockerfile_with_its_args(
+    compose: dict[str, Any], service: Service
+) -> None:
+    names = [service.name] + ([f"{service.name}-migrate"] if service.migrate else [])
+    for name in names:
+        build = services(compose)[name]["build"]
+        assert ROOT / build["context"] / build["dockerfile"] == service.dockerfile, name
+        assert {k: str(v) for k, v in build["args"].items()} == service.build_args, name
+
+
 def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
     for name in LONG_RUNNING:
         spec = services(compose)[name]
@@ -98,7 +109,7 @@ def test_compose_passes_every_setting_the_service_reads_and_no_other(
     compose: dict[str, Any], service: Service
 ) -> None:
     passed = set(environment(services(compose)[service.name]))
-    image_env = set(dockerfile_env(parse_dockerfile(service.dockerfile)))
+    image_env = set(service.image_env())
     reads = service.env_names()
     assert reads - NOT_DEPLOYED - passed - image_env == set(), "settings compose never sets"
     assert passed - reads == set(), "compose sets names the service does not read"
@@ -204,12 +215,14 @@ def dotenv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def settings_in_container(
-    compose: dict[str, Any], name: str, dockerfile: Any, variables: dict[str, str], path: str
+    compose: dict[str, Any],
+    name: str,
+    image_env: dict[str, str],
+    variables: dict[str, str],
+    path: str,
 ) -> Any:
     """The service's settings, loaded from exactly the environment its container gets."""
-    env = container_environment(
-        services(compose)[name], dockerfile_env(parse_dockerfile(dockerfile)), variables
-    )
+    env = container_environment(services(compose)[name], image_env, variables)
     cls = load_object(path)
     with mock.patch.dict(os.environ, env, clear=True):
         return cls.from_env() if hasattr(cls, "from_env") else cls()
@@ -220,7 +233,7 @@ def test_each_container_environment_is_accepted_by_its_service(
     compose: dict[str, Any], dotenv: dict[str, str], service: Service
 ) -> None:
     settings = settings_in_container(
-        compose, service.name, service.dockerfile, dotenv, service.settings
+        compose, service.name, service.image_env(), dotenv, service.settings
     )
     assert (settings.host, settings.port) == ("0.0.0.0", service.port)
     if service in PRODUCT_SERVICES:
@@ -233,7 +246,7 @@ def test_auth_signs_with_the_generated_key_in_its_container(
     from auth.keys import load_key_ring
 
     auth = SERVICES_BY_NAME["auth"]
-    settings = settings_in_container(compose, "auth", auth.dockerfile, dotenv, auth.settings)
+    settings = settings_in_container(compose, "auth", auth.image_env(), dotenv, auth.settings)
     assert load_key_ring(settings).signing_key.algorithm == "EdDSA"
 
 
@@ -241,17 +254,17 @@ def test_the_agent_talks_to_the_offline_model_without_a_key_and_openai_with_one(
     compose: dict[str, Any], dotenv: dict[str, str]
 ) -> None:
     agent = SERVICES_BY_NAME["agent"]
-    offline = settings_in_container(compose, "agent", agent.dockerfile, dotenv, agent.settings)
+    offline = settings_in_container(compose, "agent", agent.image_env(), dotenv, agent.settings)
     assert offline.openai_base_url == "http://offline-model:8090/v1"
     with_key = dotenv | {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": ""}
-    real = settings_in_container(compose, "agent", agent.dockerfile, with_key, agent.settings)
+    real = settings_in_container(compose, "agent", agent.image_env(), with_key, agent.settings)
     assert real.openai_base_url is None  # the SDK's default: OpenAI itself
 
 
 # What each `python -m <service>.migrate` loads its settings with.
 MIGRATE_SETTINGS = {
-    "auth": "auth.migrate:MigrateSettings",
-    "conversations": "conversations.settings:Settings",
+    "auth": "chat_common.migrate:MigrateSettings",
+    "conversations": "chat_common.migrate:MigrateSettings",
 }
 
 
@@ -262,7 +275,7 @@ def test_migration_containers_reach_the_bundled_database(
     settings = settings_in_container(
         compose,
         f"{service.name}-migrate",
-        service.dockerfile,
+        service.image_env(),
         dotenv,
         MIGRATE_SETTINGS[service.name],
     )
@@ -273,4 +286,4 @@ def test_migration_containers_reach_the_bundled_database(
 def test_compose_refuses_to_start_without_the_secrets(compose: dict[str, Any]) -> None:
     auth = SERVICES_BY_NAME["auth"]
     with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
-        settings_in_container(compose, "auth", auth.dockerfile, {}, auth.settings)
+        settings_in_container(compose, "auth", auth.image_env(), {}, auth.settings)

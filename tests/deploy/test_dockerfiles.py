@@ -1,19 +1,22 @@
-"""Each service's Dockerfile builds the image the deployment expects (read, not built:
-there is no Docker engine here), and its dependency layer really installs from the
-files it copies (replayed with uv in a scratch directory)."""
+"""The one Python Dockerfile, with each service's build args, builds the image the
+deployment expects (read, not built: there is no Docker engine here), and its dependency
+layer really installs from the files it copies (replayed with uv in a scratch directory)."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from string import Template
 
 import pytest
 
 from tests.deploy.support import (
+    PYTHON_DOCKERFILE,
     ROOT,
     SERVICES,
     Instruction,
@@ -43,9 +46,27 @@ def test_every_service_has_a_dockerfile_and_an_entry_point(service: Service) -> 
     assert main.is_file(), f"`python -m {service.module}` needs {main}"
 
 
+def test_the_python_services_share_one_dockerfile() -> None:
+    copies = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("services/*/Dockerfile"))
+    assert not copies, f"build these with {PYTHON_DOCKERFILE.relative_to(ROOT)} and args"
+
+
+def test_a_build_without_its_args_is_refused() -> None:
+    # The args left for the shell to read from the environment, as a build runs RUN.
+    as_shell_reads = {"MODULE": "$MODULE", "PORT": "$PORT"}
+    final = final_stage(parse_dockerfile(PYTHON_DOCKERFILE, as_shell_reads))
+    check = next(i.args for i in final if i.keyword == "RUN" and "test -n" in i.args)
+    given = {"MODULE": "auth", "PORT": "8001"}
+    assert subprocess.run(["sh", "-c", check], env=given, capture_output=True).returncode == 0
+    for missing in given:
+        env = {name: value for name, value in given.items() if name != missing}
+        refused = subprocess.run(["sh", "-c", check], env=env, capture_output=True)
+        assert refused.returncode != 0, f"a build without {missing} must fail"
+
+
 @BY_NAME
 def test_image_runs_as_an_unprivileged_numeric_user(service: Service) -> None:
-    user = only(final_stage(parse_dockerfile(service.dockerfile)), "USER").value[0]
+    user = only(final_stage(service.image()), "USER").value[0]
     uid = user.split(":")[0]
     # Numeric, so Kubernetes' runAsNonRoot can verify it without looking inside the image.
     assert uid.isdigit() and int(uid) != 0, f"USER {user} must be a non-root numeric id"
@@ -53,27 +74,31 @@ def test_image_runs_as_an_unprivileged_numeric_user(service: Service) -> None:
 
 @BY_NAME
 def test_image_healthcheck_asks_the_liveness_route_on_the_service_port(service: Service) -> None:
-    instructions = final_stage(parse_dockerfile(service.dockerfile))
+    instructions = final_stage(service.image())
     check = only(instructions, "HEALTHCHECK").args
     assert "/healthz" in check and "python" in check  # slim images have no curl
     assert dockerfile_env(instructions)["PORT"] == str(service.port)
-    assert f"'PORT', '{service.port}'" in check
+    assert "os.environ['PORT']" in check, "the check must ask the port the service uses"
 
 
 @BY_NAME
 def test_image_stops_with_sigterm_and_starts_the_module(service: Service) -> None:
-    instructions = final_stage(parse_dockerfile(service.dockerfile))
+    instructions = final_stage(service.image())
     assert only(instructions, "STOPSIGNAL").value == ("SIGTERM",)
     cmd = only(instructions, "CMD")
-    assert cmd.json and cmd.value == ("python", "-m", service.module)
+    assert cmd.json and cmd.value[:2] == ("/bin/sh", "-c")
+    # What the shell runs, with the image's environment: `exec` makes the service PID 1,
+    # so the stop signal reaches it and not a shell.
+    script = Template(cmd.value[2]).substitute(dockerfile_env(instructions))
+    assert shlex.split(script) == ["exec", "python", "-m", service.module]
 
 
 @BY_NAME
 def test_image_listens_on_all_interfaces_in_production_mode(service: Service) -> None:
-    env = dockerfile_env(parse_dockerfile(service.dockerfile))
+    env = service.image_env()
     assert env["HOST"] == "0.0.0.0"
     assert env["ENVIRONMENT"] == "production"
-    exposed = only(final_stage(parse_dockerfile(service.dockerfile)), "EXPOSE").value
+    exposed = only(final_stage(service.image()), "EXPOSE").value
     wanted = {str(service.port)} | ({str(service.grpc_port)} if service.grpc_port else set())
     assert set(exposed) == wanted
 
@@ -82,7 +107,7 @@ def test_image_listens_on_all_interfaces_in_production_mode(service: Service) ->
 def test_dependencies_install_from_the_lockfile_before_the_code_is_copied(
     service: Service,
 ) -> None:
-    build = [i for i in parse_dockerfile(service.dockerfile) if i.stage == 0]
+    build = [i for i in service.image() if i.stage == 0]
     syncs = [n for n, i in enumerate(build) if i.keyword == "RUN" and "uv sync" in i.args]
     assert len(syncs) == 2, "one sync for dependencies, one for the workspace code"
     deps_sync, code_sync = (build[n].args for n in syncs)
@@ -115,7 +140,7 @@ def copy_like_docker(src: Path, dest: Path, *, into: bool) -> None:
 def replay_build_stage(service: Service, workdir: Path) -> Path:
     """Runs the build stage's COPY and `uv sync` steps in `workdir` (the image's /app)."""
     venv = workdir / ".venv"
-    for ins in parse_dockerfile(service.dockerfile):
+    for ins in service.image():
         if ins.stage != 0:
             continue
         if ins.keyword == "COPY":

@@ -175,7 +175,7 @@ def test_pods_run_as_the_images_unprivileged_user(
     base: list[dict[str, Any]], service: Service
 ) -> None:
     pod = find(base, "Deployment", service.name)["spec"]["template"]["spec"]
-    user = next(i.args for i in parse_dockerfile(service.dockerfile) if i.keyword == "USER")
+    user = next(i.args for i in service.image() if i.keyword == "USER")
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert str(pod["securityContext"]["runAsUser"]) == user.split(":")[0]
 
@@ -294,7 +294,7 @@ def test_each_pod_environment_is_accepted_by_its_service(
     base: list[dict[str, Any]], service: Service
 ) -> None:
     spec = container(find(base, "Deployment", service.name))
-    image_env = dockerfile_env(parse_dockerfile(service.dockerfile))
+    image_env = service.image_env()
     with mock.patch.dict(os.environ, pod_environment(spec, image_env, fake_secret()), clear=True):
         settings = load_object(service.settings)()
     assert (settings.environment, settings.host) == ("production", "0.0.0.0")

@@ -17,6 +17,7 @@ from types import FrameType
 from devstack.config import StackConfig
 from devstack.gateway import INSTALL_HINT, nginx_binary
 from devstack.processes import port_is_free
+from devstack.services import CATALOGUE
 from devstack.stack import Stack
 
 
@@ -42,15 +43,12 @@ def _stop_when_orphaned() -> None:
 
 def _busy_ports(config: StackConfig) -> list[str]:
     ports = config.ports
-    wanted = {
-        "gateway": ports.gateway,
-        "auth": ports.auth,
-        "conversations": ports.conversations,
-        "conversations gRPC": ports.conversations_grpc,
-        "agent": ports.agent,
-    }
-    if config.uses_offline_model:
-        wanted["offline model"] = ports.offline_model
+    wanted = {"gateway": ports.gateway}
+    for spec in CATALOGUE:
+        if spec.replicas(config) > 0:
+            wanted[spec.name] = spec.port(ports)
+            if (grpc := spec.grpc_port(ports)) is not None:
+                wanted[f"{spec.name} gRPC"] = grpc
     return [f"{name} :{port}" for name, port in wanted.items() if not port_is_free(port)]
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 from devstack.gateway import RateLimit, load_defaults, rate_settings, settings_from
 from devstack.processes import free_port
 
-SERVICES = ("auth", "conversations", "agent", "offline-model")
-
 
 @dataclass(frozen=True)
 class Ports:
@@ -77,7 +75,7 @@ class StackConfig:
     gateway_workers: str = "2"
     environment: str = "development"
     log_level: str = "INFO"
-    # Extra environment for every service, and per service name (see SERVICES).
+    # Extra environment for every service, and per service name (devstack.services).
     env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ready_timeout: float = 120.0

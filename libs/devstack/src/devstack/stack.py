@@ -27,6 +27,7 @@ from devstack.gateway import (
     rate_settings,
 )
 from devstack.processes import ManagedProcess, free_port, http_ok, port_is_free
+from devstack.services import CATALOGUE, ServiceSpec
 
 LOCALHOST = "127.0.0.1"
 
@@ -38,10 +39,7 @@ class Stack:
         self.config = config or StackConfig()
         self.processes: dict[str, ManagedProcess] = {}
         self.database_url = ""
-        ports = self.config.ports
-        self.agent_ports = [ports.agent] + [
-            free_port() for _ in range(self.config.agent_replicas - 1)
-        ]
+        self.replica_ports = {spec.name: self._replica_ports(spec) for spec in CATALOGUE}
 
     # ---- where things are
     @property
@@ -53,12 +51,20 @@ class Stack:
         return f"http://{LOCALHOST}:{self.config.ports.auth}"
 
     @property
+    def jwks_url(self) -> str:
+        return f"{self.auth_url}/.well-known/jwks.json"
+
+    @property
     def conversations_url(self) -> str:
         return f"http://{LOCALHOST}:{self.config.ports.conversations}"
 
     @property
     def conversations_grpc_target(self) -> str:
         return f"{LOCALHOST}:{self.config.ports.conversations_grpc}"
+
+    @property
+    def agent_ports(self) -> list[int]:
+        return self.replica_ports["agent"]
 
     @property
     def agent_urls(self) -> list[str]:
@@ -89,8 +95,8 @@ class Stack:
             self._say("applying migrations")
             self._migrate()
             self._say("starting the services")
-            for name in self.service_names():
-                self._add(self._service(name)).start()
+            for spec, replica in self._replicas():
+                self._add(self._service(spec, replica)).start()
             self._wait_ready(list(self.processes.values()))
             # Last, so the gateway's /healthz answering means the whole stack is ready.
             self._say("starting the gateway")
@@ -111,11 +117,22 @@ class Stack:
             process.stop()
 
     def service_names(self) -> list[str]:
-        names = ["auth", "conversations"]
-        if self.config.uses_offline_model:
-            names.append("offline-model")
-        names += [self._agent_name(i) for i in range(len(self.agent_ports))]
-        return names
+        return [spec.process_name(replica) for spec, replica in self._replicas()]
+
+    def _replica_ports(self, spec: ServiceSpec) -> list[int]:
+        """The first replica listens on the service's `Ports` field, the others on free ports."""
+        count = spec.replicas(self.config)
+        if count == 0:
+            return []
+        return [spec.port(self.config.ports)] + [free_port() for _ in range(count - 1)]
+
+    def _replicas(self) -> list[tuple[ServiceSpec, int]]:
+        """Every service process of this stack, in start order (catalogue order)."""
+        return [
+            (spec, replica)
+            for spec in CATALOGUE
+            for replica in range(len(self.replica_ports[spec.name]))
+        ]
 
     # ---- fault tests
     def kill(self, name: str) -> None:
@@ -182,8 +199,9 @@ class Stack:
     def _migrate(self) -> None:
         """Both services' migrations, concurrently (each takes its own advisory lock)."""
         runs = [
-            self._python(f"migrate-{service}", f"{service}.migrate", {})
-            for service in ("auth", "conversations")
+            self._python(f"migrate-{spec.name}", spec.migrate, {}, service=spec.name)
+            for spec in CATALOGUE
+            if spec.migrate
         ]
         try:
             for run in runs:
@@ -195,44 +213,17 @@ class Stack:
             for run in runs:
                 run.stop()
 
-    def _service(self, name: str) -> ManagedProcess:
-        cfg, ports = self.config, self.config.ports
-        jwks = f"{self.auth_url}/.well-known/jwks.json"
-        if name == "auth":
-            keys = cfg.data_path / "keys"
-            env = {
-                "PORT": str(ports.auth),
-                "JWT_KEYS_DIR": str(keys),
-                "AGENT_CLIENT_SECRET": self._agent_client_secret(),
-            }
-            return self._python(name, "auth", env, ready=f"{self.auth_url}/readyz")
-        if name == "conversations":
-            env = {
-                "PORT": str(ports.conversations),
-                "GRPC_PORT": str(ports.conversations_grpc),
-                "AUTH_JWKS_URL": jwks,
-            }
-            return self._python(name, "conversations", env, f"{self.conversations_url}/readyz")
-        if name == "offline-model":
-            env = {
-                "PORT": str(ports.offline_model),
-                "OFFLINE_MODEL_TOKENS_PER_SECOND": str(cfg.model_tokens_per_second),
-            }
-            ready = f"http://{LOCALHOST}:{ports.offline_model}/healthz"
-            return self._python(name, "offline_model", env, ready)
-        port = self.agent_ports[self._agent_index(name)]
-        env = {
-            "PORT": str(port),
-            "CONVERSATIONS_GRPC_TARGET": self.conversations_grpc_target,
-            "AUTH_JWKS_URL": jwks,
-            "AUTH_URL": self.auth_url,
-            "AGENT_CLIENT_SECRET": self._agent_client_secret(),
-        }
-        if cfg.uses_offline_model:
-            env |= {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": self.offline_model_url}
-        return self._python(name, "agent", env, f"http://{LOCALHOST}:{port}/readyz")
+    def _service(self, spec: ServiceSpec, replica: int) -> ManagedProcess:
+        port = self.replica_ports[spec.name][replica]
+        return self._python(
+            spec.process_name(replica),
+            spec.module,
+            spec.env(self, port),
+            service=spec.name,
+            ready=f"http://{LOCALHOST}:{port}{spec.ready_path}",
+        )
 
-    def _agent_client_secret(self) -> str:
+    def agent_client_secret(self) -> str:
         """The agent's client secret at auth: made once, kept beside the dev keys."""
         path = self.config.data_path / "keys" / "agent-client-secret"
         if not path.exists():
@@ -242,7 +233,7 @@ class Stack:
         return path.read_text().strip()
 
     def _python(
-        self, name: str, module: str, env: dict[str, str], ready: str | None = None
+        self, name: str, module: str, env: dict[str, str], *, service: str, ready: str | None = None
     ) -> ManagedProcess:
         cfg = self.config
         base = {
@@ -252,8 +243,6 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "PYTHONUNBUFFERED": "1",
         }
-        service = name.split("-")[1] if name.startswith("migrate-") else name
-        service = "agent" if service.startswith("agent") else service
         return ManagedProcess(
             name,
             [sys.executable, "-m", module],
@@ -285,14 +274,6 @@ class Stack:
             log_path=self.log_path(name),
             echo=self.config.echo,
         )
-
-    @staticmethod
-    def _agent_name(index: int) -> str:
-        return "agent" if index == 0 else f"agent-{index + 1}"
-
-    @staticmethod
-    def _agent_index(name: str) -> int:
-        return 0 if name == "agent" else int(name.rsplit("-", 1)[1]) - 1
 
     def _wait_ready(self, processes: list[ManagedProcess]) -> None:
         """Waits for all at once (they start in parallel); the first failure is raised."""
