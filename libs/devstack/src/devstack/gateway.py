@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -190,6 +191,14 @@ class GatewaySettings:
         }
 
 
+def _global_directives() -> str:
+    """nginx started as root runs its workers as `nobody`, who cannot enter a checkout in a
+    folder only root can (`mktemp -d`): the chat page would be 404 and request bodies could
+    not be buffered. Workers run as the user who started the stack instead (as any other
+    user, nginx cannot switch and they run as that user anyway)."""
+    return "daemon off; user root;" if os.geteuid() == 0 else "daemon off;"
+
+
 def nginx_process(
     name: str,
     settings: GatewaySettings,
@@ -203,16 +212,13 @@ def nginx_process(
     binary = nginx_binary()
     workdir = workdir.resolve()
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
-    # Workers run as `nobody` when nginx starts as root: they must reach the temp dir.
-    for path in (workdir, workdir / "tmp"):
-        path.chmod(0o755)
     config = workdir / "nginx.conf"
     config.write_text(
         render(template_path(repo_root).read_text(), settings.template_values(workdir))
     )
     return ManagedProcess(
         name,
-        [binary, "-p", str(workdir), "-c", str(config), "-e", "stderr", "-g", "daemon off;"],
+        [binary, "-p", str(workdir), "-c", str(config), "-e", "stderr", "-g", _global_directives()],
         ready=http_ok(f"http://{settings.host}:{settings.port}/healthz"),
         log_path=log_path,
         echo=echo,
