@@ -17,6 +17,7 @@ from chat_common.errors import RateLimited, from_grpc
 from conversations import store
 from conversations.budgets import BUSY_RETRY_AFTER_SECONDS, TurnBudget
 from conversations.models import Turn
+from conversations.patches import MessagePatch
 
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 MAX_CHARS = 10_000
@@ -68,8 +69,8 @@ async def finish(conn: Conn, user_id: uuid.UUID, result: Turn) -> None:
         user_id=user_id,
         conversation_id=uuid.UUID(result.user_message.conversation_id),
         message_id=uuid.UUID(result.assistant_message.id),
+        patch=MessagePatch(status="complete"),
         max_chars=MAX_CHARS,
-        status="complete",
     )
 
 

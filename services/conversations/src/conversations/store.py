@@ -32,6 +32,7 @@ from conversations.checks import (
     valid_tokens,
 )
 from conversations.models import ROLES, ConversationRecord, MessageRecord, MessageSlice, Page, Turn
+from conversations.patches import ConversationPatch, MessagePatch, Unset
 from conversations.rows import Connection as Connection  # deps.py imports it from here
 from conversations.rows import conversation as _conversation
 from conversations.rows import domain_errors as _domain_errors
@@ -42,13 +43,6 @@ from conversations.rows import one_or_none as _one_or_none
 
 DEFAULT_PAGE_SIZE: Final = 20
 DEFAULT_HISTORY_SIZE: Final = 50
-
-
-class _Unset:
-    """Marks "leave as it is" where None means "clear"."""
-
-
-UNSET: Final = _Unset()
 
 # ------------------------------------------------------------------------ conversations
 
@@ -102,16 +96,16 @@ async def update_conversation(
     *,
     user_id: UUID,
     conversation_id: UUID,
-    title: str | _Unset | None = UNSET,
-    metadata_json: str | _Unset | None = UNSET,
+    patch: ConversationPatch,
     payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> ConversationRecord:
+    title, metadata_json = patch.title, patch.metadata_json
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
-        "set_title": not isinstance(title, _Unset),
-        "title": None if isinstance(title, _Unset) else valid_title(title),
-        "set_metadata": not isinstance(metadata_json, _Unset),
+        "set_title": not isinstance(title, Unset),
+        "title": None if isinstance(title, Unset) else valid_title(title),
+        "set_metadata": not isinstance(metadata_json, Unset),
         "metadata": _json_or_unset(metadata_json, dict, "metadata", payload_max_bytes),
     }
     return _conversation(await _found(db, sql.UPDATE_CONVERSATION, params, "conversation"))
@@ -246,43 +240,29 @@ async def update_message(
     user_id: UUID,
     conversation_id: UUID,
     message_id: UUID,
+    patch: MessagePatch,
     max_chars: int,
-    content: str | None = None,
-    status: str | None = None,
-    tool_calls_json: str | _Unset | None = UNSET,
-    payload_json: str | _Unset | None = UNSET,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
     payload_max_bytes: int = DEFAULT_PAYLOAD_MAX_BYTES,
 ) -> MessageRecord:
-    """Changes the given fields of one message in place (e.g. a streaming reply).
+    """Changes the patched fields of one message in place (e.g. a streaming reply).
 
     A final message (complete, failed, interrupted) keeps its status, content, tool calls
     and usage: a write changing one is FailedPrecondition (the same values again are
-    accepted: a retried final write). With no field given it is a heartbeat: it keeps an
+    accepted: a retried final write). An empty patch is a heartbeat: it keeps an
     in-progress reply alive for the stale-reply sweeper (FailedPrecondition once final).
     """
     content_ok_for_user = True
-    if content is not None:
-        check_content(content, user_authored=False, max_chars=max_chars)
-        content_ok_for_user = len(content.strip()) > 0 and len(content) <= max_chars
+    if patch.content is not None:
+        check_content(patch.content, user_authored=False, max_chars=max_chars)
+        content_ok_for_user = len(patch.content.strip()) > 0 and len(patch.content) <= max_chars
     params = {
         "conversation_id": conversation_id,
         "user_id": user_id,
         "message_id": message_id,
-        "content": content,
-        "status": None if status is None else valid_status(status),
-        "set_tool_calls": not isinstance(tool_calls_json, _Unset),
-        "tool_calls": _json_or_unset(tool_calls_json, list, "tool_calls", TOOL_CALLS_MAX_BYTES),
-        "set_payload": not isinstance(payload_json, _Unset),
-        "payload": _json_or_unset(payload_json, dict, "payload", payload_max_bytes),
-        "input_tokens": None if input_tokens is None else valid_tokens(input_tokens),
-        "output_tokens": None if output_tokens is None else valid_tokens(output_tokens),
+        **_message_changes(patch, payload_max_bytes),
         "content_ok_for_user": content_ok_for_user,
+        "heartbeat": patch.is_heartbeat,
     }
-    params["heartbeat"] = all(
-        value is None for value in (content, status, input_tokens, output_tokens)
-    ) and not (params["set_tool_calls"] or params["set_payload"])
     row = await _one_or_none(db, sql.UPDATE_MESSAGE, params)
     if row is not None:
         return _message(row)
@@ -374,5 +354,24 @@ def _window(before: UUID | None, after: UUID | None, oldest_first: bool) -> str:
 # ------------------------------------------------------------------------------- helpers
 
 
-def _json_or_unset(value: str | _Unset | None, kind: type, name: str, max_bytes: int) -> str | None:
-    return None if isinstance(value, _Unset) else valid_json(value, kind, name, max_bytes=max_bytes)
+def _message_changes(patch: MessagePatch, payload_max_bytes: int) -> dict[str, Any]:
+    """UPDATE_MESSAGE's parameters for the patched fields, each checked."""
+    tool_calls, payload = patch.tool_calls_json, patch.payload_json
+    return {
+        "content": patch.content,
+        "status": None if patch.status is None else valid_status(patch.status),
+        "set_tool_calls": not isinstance(tool_calls, Unset),
+        "tool_calls": _json_or_unset(tool_calls, list, "tool_calls", TOOL_CALLS_MAX_BYTES),
+        "set_payload": not isinstance(payload, Unset),
+        "payload": _json_or_unset(payload, dict, "payload", payload_max_bytes),
+        "input_tokens": _tokens_or_none(patch.input_tokens),
+        "output_tokens": _tokens_or_none(patch.output_tokens),
+    }
+
+
+def _tokens_or_none(value: int | None) -> int | None:
+    return None if value is None else valid_tokens(value)
+
+
+def _json_or_unset(value: str | Unset | None, kind: type, name: str, max_bytes: int) -> str | None:
+    return None if isinstance(value, Unset) else valid_json(value, kind, name, max_bytes=max_bytes)

@@ -23,6 +23,7 @@ from conversations.models import (
     MessagePublic,
     MessageRecord,
 )
+from conversations.patches import ConversationPatch
 
 router = APIRouter(prefix="/api/chat/conversations", tags=["conversations"])
 
@@ -64,8 +65,9 @@ async def get_conversation(
 async def rename_conversation(
     conversation_id: UUID, body: ConversationUpdate, user: CurrentUser, db: SessionDep
 ) -> ConversationPublic:
+    patch = ConversationPatch(title=body.title)
     record = await store.update_conversation(
-        db, user_id=user, conversation_id=conversation_id, title=body.title
+        db, user_id=user, conversation_id=conversation_id, patch=patch
     )
     return conversation_public(record)
 

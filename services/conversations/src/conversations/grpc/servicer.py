@@ -8,6 +8,7 @@ from typing import Any, Final
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_common.errors import InvalidInput
+from google.protobuf.message import Message
 
 from conversations import feedback, store
 from conversations.budgets import TurnBudget
@@ -15,6 +16,7 @@ from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
 from conversations.grpc.interceptors import current_caller, current_user, require_agent
 from conversations.grpc.limits import bounded, fit_history
+from conversations.patches import UNSET, ConversationPatch, MessagePatch, Unset
 from conversations.settings import Settings
 
 Context = Any  # grpc.aio.ServicerContext; the servicer never needs more than the request
@@ -78,18 +80,16 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         self, request: pb.UpdateConversationRequest, context: Context
     ) -> pb.Conversation:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
-        changes: dict[str, str | None] = {}
-        if request.HasField("title"):  # "" clears the title
-            changes["title"] = request.title or None
-        if request.HasField("metadata_json"):
-            changes["metadata_json"] = request.metadata_json or None
+        patch = ConversationPatch(
+            title=_clearable(request, "title"), metadata_json=_clearable(request, "metadata_json")
+        )
         async with connection(self._pool) as db:
             record = await store.update_conversation(
                 db,
                 user_id=current_user(),
                 conversation_id=conversation_id,
+                patch=patch,
                 payload_max_bytes=self._payload_max,
-                **changes,
             )
         return conversation_pb(record)
 
@@ -158,18 +158,7 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def UpdateMessage(self, request: pb.UpdateMessageRequest, context: Context) -> pb.Message:
         conversation_id = parse_id(request.conversation_id, "conversation_id")
         message_id = parse_id(request.message_id, "message_id")
-        changes: dict[str, Any] = {}
-        if request.HasField("content"):
-            changes["content"] = request.content
-        if request.HasField("status"):
-            changes["status"] = request.status
-        if request.HasField("tool_calls_json"):  # "" clears them
-            changes["tool_calls_json"] = request.tool_calls_json or None
-        if request.HasField("payload_json"):
-            changes["payload_json"] = request.payload_json or None
-        if request.HasField("usage"):
-            changes["input_tokens"] = request.usage.input_tokens
-            changes["output_tokens"] = request.usage.output_tokens
+        patch = message_patch(request)
         user_id = require_agent()  # replies are the agent's to write
         async with connection(self._pool) as db:
             record = await store.update_message(
@@ -177,9 +166,9 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 user_id=user_id,
                 conversation_id=conversation_id,
                 message_id=message_id,
+                patch=patch,
                 max_chars=self._max_chars,
                 payload_max_bytes=self._payload_max,
-                **changes,
             )
         return message_pb(record)
 
@@ -242,3 +231,24 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 feedback=request.feedback or None,  # "" clears it
             )
         return pb.SetFeedbackResponse(updated=updated)
+
+
+def message_patch(request: pb.UpdateMessageRequest) -> MessagePatch:
+    """The fields the request sets; the rest stay as they are."""
+    usage = request.usage if request.HasField("usage") else None
+    return MessagePatch(
+        content=request.content if request.HasField("content") else None,
+        status=request.status if request.HasField("status") else None,
+        tool_calls_json=_clearable(request, "tool_calls_json"),
+        payload_json=_clearable(request, "payload_json"),
+        input_tokens=None if usage is None else usage.input_tokens,
+        output_tokens=None if usage is None else usage.output_tokens,
+    )
+
+
+def _clearable(request: Message, field: str) -> str | Unset | None:
+    """An optional string field: UNSET when absent, None (clear it) when "", else its value."""
+    if not request.HasField(field):
+        return UNSET
+    value: str = getattr(request, field)
+    return value or None
