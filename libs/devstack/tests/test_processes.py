@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-from devstack.processes import ManagedProcess
+import pytest
+from devstack.processes import ManagedProcess, free_port
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -71,3 +73,15 @@ def test_children_die_with_a_runner_killed_by_sigkill(tmp_path: Path) -> None:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
     assert _wait_gone(child), "the child outlived its runner"
+
+
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+@pytest.mark.skipif(not EPHEMERAL.exists(), reason="Linux's ephemeral port range")
+def test_free_ports_are_ones_the_kernel_never_hands_to_a_connection_meanwhile() -> None:
+    low, high = (int(n) for n in EPHEMERAL.read_text().split())
+    for port in {free_port() for _ in range(20)}:
+        assert not low <= port <= high, f"{port} is in the ephemeral range {low}-{high}"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # and free now

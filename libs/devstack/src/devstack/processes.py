@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,8 +29,34 @@ import httpx
 _PR_SET_PDEATHSIG = 1
 
 
+# Where free_port looks: above the well-known and registered services most machines run,
+# below the kernel's ephemeral range (see _ephemeral_range).
+_PICK_FROM = 10000
+_PICK_TRIES = 100
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out for outgoing connections and for bind(port 0)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 65535  # Linux starts here; macOS and BSDs use 49152 and up
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A port nobody uses now, for a process that will bind it a moment later.
+
+    Picked at random below the kernel's ephemeral range: the kernel never gives such a port
+    to an outgoing connection or to another bind(0) in that moment, so only another picker
+    choosing the same number at the same time could take it (a port from bind(0) itself,
+    closed and handed over, can go to any connection in between)."""
+    low, _ = _ephemeral_range()
+    for _ in range(_PICK_TRIES if low - _PICK_FROM > 1000 else 0):
+        port = random.randrange(_PICK_FROM, low)
+        if port_is_free(port, host):
+            return port
+    with socket.socket() as s:  # no room below the range: the kernel's choice
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
