@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from chat_testkit.plugin import DatabaseFactory
+from chat_testkit.plugin import DatabaseFactory, starts_processes
 from devstack import Ports, RateLimit, Stack, StackConfig
 from devstack.gateway import NO_LIMITS
 
@@ -56,6 +56,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def stack(
     make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:

@@ -31,7 +31,7 @@ async def run(ctx: Context) -> list[Row]:
     metadata = (("authorization", f"Bearer {user.token}"),)
     target = ctx.bench.stack.conversations_grpc_target
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub = pb_grpc.ConversationsServiceStub(channel)
 
         async def latest(conversation_id: str) -> float:
             request = pb.ListMessagesRequest(conversation_id=conversation_id, limit=LIMIT)

@@ -28,6 +28,7 @@ def _value(cell: str) -> float:
     return float(match.group(0).replace(",", ""))
 
 
+@pytest.mark.process
 @pytest.mark.timeout(300)
 def test_quick_bench_writes_a_table_with_every_case_and_sane_numbers(tmp_path: Path) -> None:
     output = tmp_path / "benchmarks.md"

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from chat_testkit.plugin import starts_processes
 
 from tests.deploy.support import ROOT
 
@@ -25,6 +26,7 @@ def run(args: list[str], cwd: Path, timeout: float) -> str:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("chatkit-react")
     ignore = shutil.ignore_patterns("node_modules", "dist")

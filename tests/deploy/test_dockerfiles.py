@@ -173,6 +173,7 @@ def replay_build_stage(service: Service, workdir: Path) -> Path:
     return venv
 
 
+@pytest.mark.process
 @BY_NAME
 def test_build_stage_installs_a_working_service_from_what_it_copies(
     service: Service, tmp_path: Path

@@ -51,7 +51,7 @@ def sse_events(response: httpx.Response) -> list[dict[str, Any]]:
 async def conversations_grpc(stack: Stack) -> AsyncIterator[pb_grpc.ConversationsServiceAsyncStub]:
     """The conversations gRPC port itself: reachable inside the network, past the gateway."""
     async with grpc.aio.insecure_channel(stack.conversations_grpc_target) as channel:
-        yield pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
+        yield pb_grpc.ConversationsServiceStub(channel)
 
 
 @pytest.mark.parametrize("role", ["system", "assistant", "tool"])

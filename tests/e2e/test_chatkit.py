@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from chat_testkit.sse import sse_data
 
 from tests.helpers.gateway import GatewayClient, User
 
@@ -12,11 +13,7 @@ async def _chatkit(gateway: GatewayClient, user: User, body: dict[str, Any]) -> 
     response = await gateway.http.post("/chatkit", json=body, headers=user.headers)
     assert response.status_code == 200, response.text
     if response.headers["content-type"].startswith("text/event-stream"):
-        return [
-            json.loads(line[len("data: ") :])
-            for line in response.text.splitlines()
-            if line.startswith("data: ")
-        ]
+        return sse_data(response.text)
     return response.json()
 
 

@@ -1,4 +1,5 @@
-"""The README's curl walkthrough, run word for word against the real stack."""
+"""The README's curl walkthrough, read from README.md and run word for word against the real
+stack."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from pathlib import Path
 import pytest
 from devstack import Stack
 
-WALKTHROUGH = Path(__file__).with_name("README_WALKTHROUGH.md")
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The walkthrough is the README's own block between these markers: what a reader copies is
+# what this test runs, with nothing beside it to drift.
+BLOCK = re.compile(r"<!-- walkthrough:start -->\n```bash\n(.*?)```\n<!-- walkthrough:end -->", re.S)
 
 
 def _script(base_url: str) -> str:
-    blocks = re.findall(r"```bash\n(.*?)```", WALKTHROUGH.read_text(), flags=re.S)
-    assert blocks, f"no ```bash block in {WALKTHROUGH}"
-    script = "\n".join(blocks)
+    found = BLOCK.findall(README.read_text())
+    assert len(found) == 1, f"{README}: expected one ```bash block between walkthrough markers"
+    script: str = found[0]
     assert "BASE=http://127.0.0.1:8080" in script
     # The same commands on this stack's port, with an email of this run's own.
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 import httpx
+from chat_testkit.sse import SseEvent, iter_sse
 
 PASSWORD = "correct horse battery"
 
@@ -24,13 +23,6 @@ class User:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
-
-
-@dataclass
-class SseEvent:
-    event: str
-    data: Any
-    at: float  # time.monotonic() when the client received it
 
 
 @dataclass
@@ -102,13 +94,5 @@ class GatewayClient:
             headers={**user.headers, "Accept": "text/event-stream", **(headers or {})},
         ) as response:
             result = Stream(response.status_code, response.headers)
-            event, data = "message", ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif line == "" and data:
-                    result.events.append(SseEvent(event, json.loads(data), time.monotonic()))
-                    event, data = "message", ""
+            result.events = [event async for event in iter_sse(response)]
         return result

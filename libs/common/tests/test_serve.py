@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from chat_testkit.processes import free_port
+
+pytestmark = pytest.mark.process  # serve() as a real process
 
 APP = """
 import asyncio

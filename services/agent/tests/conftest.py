@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
 import pytest
+from chat_testkit.plugin import starts_processes
 from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.sse import SseEvent, iter_sse
 from chat_testkit.tokens import TestKeys
 
 HISTORY_LIMIT = 6
@@ -42,6 +43,7 @@ AGENT_CLIENT_SECRET = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def auth_service(
     make_database: Callable[..., str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
@@ -69,6 +71,7 @@ def auth_service(
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def conversations_service(
     make_database: Callable[..., str], test_keys: TestKeys, auth_service: Service
 ) -> Iterator[Service]:
@@ -100,6 +103,7 @@ def conversations_service(
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def offline_model() -> Iterator[Service]:
     port = free_port()
     process = ServiceProcess.python_module(
@@ -116,6 +120,7 @@ AgentFactory = Callable[..., Service]
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def make_agent(
     conversations_service: Service,
     offline_model: Service,
@@ -165,12 +170,6 @@ def agent(make_agent: AgentFactory) -> Service:
 @pytest.fixture(scope="session")
 def agent_responses(make_agent: AgentFactory) -> Service:
     return make_agent("responses", OPENAI_API_STYLE="responses")
-
-
-@dataclass
-class SseEvent:
-    event: str
-    data: Any
 
 
 class Stack:
@@ -241,20 +240,7 @@ class Stack:
         async with self.stream(agent, token, conversation_id, content) as response:
             assert response.status_code == 200, await response.aread()
             assert response.headers["content-type"].startswith("text/event-stream")
-            return [event async for event in sse_events(response)]
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[SseEvent]:
-    """The events of an SSE response, as they arrive."""
-    event, data = "", ""
-    async for line in response.aiter_lines():
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            data = line[6:]
-        elif not line and event:
-            yield SseEvent(event, orjson.loads(data))
-            event, data = "", ""
+            return [event async for event in iter_sse(response)]
 
 
 @pytest.fixture(scope="session")

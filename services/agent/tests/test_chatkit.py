@@ -6,7 +6,6 @@ agent, which talks to a real conversations service (Postgres) and the offline mo
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -16,6 +15,8 @@ import orjson
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_testkit.polling import poll_until
+from chat_testkit.sse import iter_sse, sse_data
 from chatkit.actions import Action
 from chatkit.types import (
     FeedbackKind,
@@ -56,6 +57,8 @@ from pydantic import BaseModel
 Stack = Any
 Service = Any
 
+TEXT_DELTA = "assistant_message.content_part.text_delta"
+
 
 def user_input(text: str) -> UserMessageInput:
     return UserMessageInput(
@@ -89,11 +92,7 @@ class ChatKit:
         response = await self.post(token, request)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/event-stream")
-        return [
-            orjson.loads(line[len("data: ") :])
-            for line in response.text.splitlines()
-            if line.startswith("data: ")
-        ]
+        return sse_data(response.text)
 
     async def new_thread(self, token: str, text: str = "hello") -> tuple[str, list[Any]]:
         """A ChatKit thread with one turn: its id and the streamed events."""
@@ -112,7 +111,7 @@ class ChatKit:
     async def stored_message(self, token: str, thread_id: str, message_id: str) -> Any:
         """The stored message with its payload, read over gRPC with the user's own token."""
         async with grpc.aio.insecure_channel(self.conversations.grpc_target) as channel:
-            stub = pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
+            stub = pb_grpc.ConversationsServiceStub(channel)
             request = pb.GetMessageRequest(conversation_id=thread_id, message_id=message_id)
             metadata = (("authorization", f"Bearer {token}"),)
             return await stub.GetMessage(request, metadata=metadata, timeout=10)
@@ -406,15 +405,18 @@ async def test_a_client_that_goes_away_leaves_an_interrupted_reply(
     url, headers = f"{agent.url}/chatkit", stack.auth(alice)
 
     async with stack.http.stream("POST", url, content=body, headers=headers) as response:
-        async for line in response.aiter_lines():
-            if "text_delta" in line:
+        async for event in iter_sse(response):
+            if event.data.get("update", {}).get("type") == TEXT_DELTA:
                 break  # a word arrived: hang up mid-reply
 
-    for _ in range(50):
-        reply = (await chatkit.rest(alice, f"/{thread_id}/messages")).json()["items"][-1]
-        if reply["status"] != "in_progress":
-            break
-        await asyncio.sleep(0.1)
+    async def last_reply() -> dict[str, Any]:
+        listed = await chatkit.rest(alice, f"/{thread_id}/messages")
+        items: list[dict[str, Any]] = listed.json()["items"]
+        return items[-1]
+
+    reply = await poll_until(
+        last_reply, lambda r: r["status"] != "in_progress", within=5, interval=0.1
+    )
     assert reply["status"] == "interrupted"
     assert reply["content"].startswith("You")  # the words streamed before the hang-up
 

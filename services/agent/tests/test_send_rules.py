@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 import pytest
 from chat_testkit import tokens as testkit_tokens
+from chat_testkit.sse import parse_sse
 
 if TYPE_CHECKING:
     from services.agent.tests.conftest import Service, Stack
@@ -59,11 +60,12 @@ async def test_a_replay_over_sse_streams_the_stored_reply(stack: Stack, agent: S
         json={"content": "replay me"},
         headers={**stack.auth(alice), **key, "Accept": "text/event-stream"},
     ) as response:
-        text = (await response.aread()).decode()
+        events = parse_sse((await response.aread()).decode())
 
-    assert "event: user_message" in text
-    assert text.rstrip().splitlines()[-2] == "event: assistant_message"
-    assert first["assistant_message"]["id"] in text.rstrip().splitlines()[-1]
+    names = [event.event for event in events]
+    assert "user_message" in names
+    assert names[-1] == "assistant_message"
+    assert events[-1].data["id"] == first["assistant_message"]["id"]
     assert len(await stack.messages(alice, conv)) == 2
 
 

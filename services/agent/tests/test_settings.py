@@ -41,7 +41,7 @@ def test_production_may_use_a_self_hosted_server_without_a_key() -> None:
 
 def test_the_agent_cannot_start_without_its_client_secret() -> None:
     with pytest.raises(ValidationError, match="agent_client_secret"):
-        Settings(auth_jwks_url=TOKENS["auth_jwks_url"])  # type: ignore[call-arg]
+        Settings(auth_jwks_url=TOKENS["auth_jwks_url"])
 
 
 def test_production_refuses_a_short_client_secret() -> None:

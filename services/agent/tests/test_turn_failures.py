@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
+
+from chat_testkit.polling import poll_until
+from chat_testkit.sse import iter_sse
 
 if TYPE_CHECKING:
     from services.agent.tests.conftest import Service, Stack
@@ -11,12 +13,12 @@ if TYPE_CHECKING:
 
 async def settled(stack: Stack, token: str, conv: str) -> list[dict[str, Any]]:
     """The stored messages once no reply is `in_progress` any more (bounded wait)."""
-    for _ in range(100):
-        messages = await stack.messages(token, conv)
-        if all(m["status"] != "in_progress" for m in messages):
-            return messages
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"a reply stayed in_progress: {messages}")
+    return await poll_until(
+        lambda: stack.messages(token, conv),
+        lambda messages: all(m["status"] != "in_progress" for m in messages),
+        within=5,
+        message="a reply stayed in_progress",
+    )
 
 
 async def test_a_model_error_stores_a_failed_reply_and_answers_502(
@@ -93,9 +95,9 @@ async def test_a_client_disconnecting_mid_stream_leaves_an_interrupted_partial_r
 
     received = []
     async with stack.stream(agent, alice, conv, "slowly [[slow:20]] [[words:200]]") as response:
-        async for line in response.aiter_lines():
-            if line.startswith("event: delta"):
-                received.append(line)
+        async for event in iter_sse(response):
+            if event.event == "delta":
+                received.append(event)
             if len(received) == 5:
                 break  # leaving the block drops the connection
 

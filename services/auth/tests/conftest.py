@@ -119,7 +119,7 @@ def settings(auth_database_url: str, signing_pem: str) -> Settings:
     return Settings(
         environment="development",
         database_url=auth_database_url,
-        jwt_private_keys=signing_pem,  # type: ignore[arg-type]  # pydantic makes it a SecretStr
+        jwt_private_keys=signing_pem,  # pydantic makes it a SecretStr
         **CHEAP_HASHING,  # type: ignore[arg-type]
     )
 

@@ -174,7 +174,7 @@ def test_production_never_generates_keys(tmp_path: Path) -> None:
         environment="production",
         database_url="postgresql://x",
         jwt_keys_dir=tmp_path,
-        agent_client_secret="s" * 32,  # type: ignore[arg-type]
+        agent_client_secret="s" * 32,
     )
     with pytest.raises(KeyConfigError, match=r"no \*\.pem"):
         load_key_ring(settings)
@@ -219,7 +219,7 @@ def test_empty_environment_values_mean_the_defaults(monkeypatch: pytest.MonkeyPa
     for name in ("JWT_PRIVATE_KEYS", "ACCESS_TOKEN_TTL_SECONDS", "PASSWORD_HASH_TIME_COST"):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("DATABASE_URL", "postgresql://x")
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings()
     assert settings.jwt_private_keys is None
     assert settings.access_token_ttl_seconds == 900
     assert settings.password_hash_time_cost == 2

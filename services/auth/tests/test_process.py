@@ -22,6 +22,7 @@ from auth.migrate import alembic_config, upgrade
 from chat_common.errors import Unauthenticated
 from chat_common.settings import async_database_url
 from chat_common.tokens import TokenVerifier
+from chat_testkit.plugin import starts_processes
 from chat_testkit.processes import ServiceProcess, free_port
 from sqlalchemy.engine import make_url
 
@@ -88,6 +89,7 @@ async def sign_in(base_url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def dev_process(auth_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     keys_dir = tmp_path_factory.mktemp("keys")
@@ -120,6 +122,7 @@ async def test_other_services_verify_its_tokens_through_the_jwks_url(dev_process
     assert str(verified.user_id) == pair["id"]
 
 
+@pytest.mark.process
 async def test_a_key_removed_from_the_jwks_stops_verifying_at_other_services(
     tmp_path: Path,
 ) -> None:
@@ -176,6 +179,7 @@ def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.process
 def test_production_without_keys_fails_fast_with_a_clear_message(auth_database_url: str) -> None:
     env = auth_env(auth_database_url, free_port(), ENVIRONMENT="production")
     env.update(PASSWORD_HASH_TIME_COST="2", PASSWORD_HASH_MEMORY_KIB="19456")
@@ -184,6 +188,7 @@ def test_production_without_keys_fails_fast_with_a_clear_message(auth_database_u
     assert "JWT_PRIVATE_KEYS" in result.stderr, result.stderr
 
 
+@pytest.mark.process
 def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> None:
     url = make_database("auth_migrate")
     cli = subprocess.Popen(
@@ -240,6 +245,7 @@ def percent_role(make_database: Callable[..., str]) -> Iterator[str]:
             db.execute(f"DROP ROLE {role}")
 
 
+@pytest.mark.process
 def test_a_percent_in_the_database_password_migrates(percent_role: str) -> None:
     assert alembic_config(percent_role).get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://" + percent_role.removeprefix("postgresql://")
@@ -254,6 +260,7 @@ def test_a_percent_in_the_database_password_migrates(percent_role: str) -> None:
     assert owner is not None and owner[0] == urlsplit(percent_role).username
 
 
+@pytest.mark.process
 def test_a_failed_migration_prints_no_password() -> None:
     url = f"postgresql://someone:{quote(DB_PASSWORD, safe='')}@127.0.0.1:{free_port()}/none"
     result = run_module("auth.migrate", {"DATABASE_URL": url})
@@ -264,6 +271,7 @@ def test_a_failed_migration_prints_no_password() -> None:
         assert spelling not in output, output
 
 
+@pytest.mark.process
 def test_invalid_production_settings_print_no_secret(auth_database_url: str) -> None:
     short_secret = "tooshort-but-secret"
     env = auth_env(auth_database_url, free_port(), ENVIRONMENT="production")
@@ -280,6 +288,7 @@ def test_invalid_production_settings_print_no_secret(auth_database_url: str) -> 
     assert "PRIVATE KEY" not in result.stderr + result.stdout
 
 
+@pytest.mark.process
 def test_a_bad_signing_key_prints_none_of_it(auth_database_url: str) -> None:
     garbage = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----"
     env = auth_env(auth_database_url, free_port(), JWT_PRIVATE_KEYS=garbage)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_testkit.plugin import starts_processes
 from chat_testkit.processes import ServiceProcess, free_port
 from chat_testkit.tokens import SERVICE_AUDIENCE, TestKeys
 from conversations import migrate
@@ -200,7 +201,7 @@ async def api(app: FastAPI) -> AsyncIterator[Api]:
 @pytest.fixture(scope="session")
 async def rpc(app: FastAPI, settings: Settings) -> AsyncIterator[Rpc]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
-        yield Rpc(pb_grpc.ConversationsServiceStub(channel))  # type: ignore[no-untyped-call]
+        yield Rpc(pb_grpc.ConversationsServiceStub(channel))
 
 
 @pytest.fixture(scope="session")
@@ -233,6 +234,7 @@ class RunningService:
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def service_process(database_url: str, test_keys: TestKeys) -> Iterator[RunningService]:
     """`python -m conversations` on the session's database (next to the in-process one)."""
     port, grpc_port = free_port(), free_port()

@@ -29,7 +29,7 @@ async def big_stub(settings: Settings) -> AsyncIterator[Stub]:
     """A client that accepts what the server may send (as the agent's client must)."""
     options = [("grpc.max_receive_message_length", 2 * MAX_SEND_BYTES)]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}", options) as channel:
-        yield pb_grpc.ConversationsServiceStub(channel)  # type: ignore[no-untyped-call]
+        yield pb_grpc.ConversationsServiceStub(channel)
 
 
 async def with_big_replies(rpc: Rpc, user: User, database_url: str, count: int) -> str:

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from urllib.parse import quote
 
+import pytest
 from chat_testkit.processes import free_port
 from conversations.migrate import alembic_config
 
+pytestmark = pytest.mark.process  # every test runs `python -m conversations.migrate`
 PASSWORD = "s3cr%t-pa%25ss"
 ENCODED = quote(PASSWORD, safe="")
 

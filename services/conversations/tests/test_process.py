@@ -13,6 +13,7 @@ import conversations.models  # noqa: F401  (registers the tables)
 import grpc
 import httpx
 import psycopg
+import pytest
 from chat_testkit.processes import ServiceProcess, free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -26,6 +27,7 @@ SERVICE = "chat.conversations.v1.ConversationsService"
 TABLES = ("conversations", "messages", "send_budgets")
 
 
+@pytest.mark.process
 def test_concurrent_migrations_on_an_empty_database_both_succeed(
     make_database: Callable[..., str],
 ) -> None:
@@ -103,6 +105,7 @@ def test_grpc_reflection_lists_the_services(service_process: RunningService) -> 
     assert {SERVICE, "grpc.health.v1.Health"} <= names
 
 
+@pytest.mark.process
 def test_sigterm_stops_the_process_gracefully(service_process: RunningService) -> None:
     port, grpc_port = free_port(), free_port()
     env = {

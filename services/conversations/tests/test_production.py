@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 async def reflected_services(port: int) -> list[str] | grpc.StatusCode:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)  # type: ignore[no-untyped-call]
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
         try:
             async for response in stub.ServerReflectionInfo(iter([request]), timeout=10):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
+from chat_testkit.polling import poll_until
 from chat_testkit.processes import ServiceProcess, free_port
 from conversations import db, migrate, store
 from conversations.settings import Settings
@@ -115,13 +115,15 @@ async def test_an_update_moves_updated_at(rpc: Rpc, alice: User, conn: Conn) -> 
 
 
 async def wait_for_status(rpc: Rpc, user: User, reply: pb.Message, status: str) -> pb.Message:
-    deadline = time.monotonic() + 10
-    while (current := await stored(rpc, user, reply)).status != status:
-        assert time.monotonic() < deadline, f"still {current.status}, expected {status}"
-        await asyncio.sleep(0.1)
-    return current
+    return await poll_until(
+        lambda: stored(rpc, user, reply),
+        lambda current: current.status == status,
+        interval=0.1,
+        message=f"the reply never became {status}",
+    )
 
 
+@pytest.mark.process
 async def test_the_service_process_sweeps_stale_replies_on_its_own(
     database_url: str, test_keys: TestKeys, rpc: Rpc, alice: User, conn: Conn
 ) -> None:
@@ -158,21 +160,27 @@ async def test_a_failed_sweep_is_logged_and_the_next_one_runs(
     pool = db.create_pool(settings.model_copy(update={"database_url": url}))
     await pool.open()
     sweeper = asyncio.create_task(sweep_stale_replies(pool, interval=0.1, stale_seconds=60))
+
+    async def logged_errors() -> list[logging.LogRecord]:
+        return caplog.records
+
     try:
         with caplog.at_level(logging.ERROR, logger="conversations.sweeper"):
-            deadline = time.monotonic() + 10
-            while not caplog.records:
-                assert time.monotonic() < deadline, "no failed sweep was logged"
-                await asyncio.sleep(0.05)
+            await poll_until(logged_errors, message="no failed sweep was logged")
         await asyncio.to_thread(migrate.upgrade, url)
         message_id = await insert_stale_reply(url)
 
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            deadline = time.monotonic() + 10
-            while await status_of(conn, message_id) != "interrupted":
+
+            async def swept_status() -> object:
                 assert not sweeper.done(), "the sweeper stopped after a failure"
-                assert time.monotonic() < deadline, "no sweep after the failed one"
-                await asyncio.sleep(0.05)
+                return await status_of(conn, message_id)
+
+            await poll_until(
+                swept_status,
+                lambda status: status == "interrupted",
+                message="no sweep after the failed one",
+            )
     finally:
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import openai
 import pytest
+from chat_testkit.plugin import starts_processes
 from chat_testkit.processes import ServiceProcess, free_port
 
 
 @pytest.fixture(scope="session")
+@starts_processes
 def model_url() -> Iterator[str]:
     port = free_port()
     env = {"PORT": str(port), "OFFLINE_MODEL_TOKENS_PER_SECOND": "0", "LOG_LEVEL": "warning"}

@@ -75,7 +75,7 @@ async def test_tool_call_round_trip(client: openai.AsyncOpenAI) -> None:
     first = await client.responses.create(
         model="offline-model",
         input=items,
-        tools=[NOW_TOOL_RESPONSES],  # type: ignore[arg-type]
+        tools=[NOW_TOOL_RESPONSES],
     )
     call = first.output[0]
     assert call.type == "function_call"

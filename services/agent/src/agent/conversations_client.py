@@ -50,7 +50,7 @@ class ConversationsClient:
     ) -> None:
         self._service_token = service_token
         self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self._stub = pb_grpc.ConversationsServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._stub = pb_grpc.ConversationsServiceStub(self._channel)
         self._deadline = deadline_seconds
 
     async def close(self) -> None:

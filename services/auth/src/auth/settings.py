@@ -131,4 +131,4 @@ class Settings(ServiceSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]  # database_url comes from the environment
+    return Settings()  # database_url comes from the environment

@@ -55,4 +55,4 @@ class Settings(TokenSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]  # DATABASE_URL comes from the environment
+    return Settings()  # DATABASE_URL comes from the environment
