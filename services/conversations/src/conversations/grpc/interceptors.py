@@ -20,7 +20,7 @@ from uuid import UUID
 import grpc
 from chat_common.errors import DomainError, PermissionDenied, Unauthenticated
 from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var
-from chat_common.tokens import CachingVerifier, bearer_token
+from chat_common.tokens import CachingVerifier, ServiceToken, bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ SERVICE_PREFIX = "/chat.conversations.v1.ConversationsService/"
 ACTING_USER_HEADER: Final = "x-acting-user"
 # What a service token must grant to write replies and to act for users.
 AGENT_SCOPE: Final = "conversations:agent"
+# What auth's service token must grant to delete an account's data (DeleteAccountData).
+PURGE_ACCOUNTS_SCOPE: Final = "conversations:purge-accounts"
 # A call slower than this is logged at INFO even when it succeeded.
 SLOW_RPC_SECONDS: Final = 0.25
 
@@ -51,6 +53,8 @@ class Caller:
 
 
 _caller: ContextVar[Caller | None] = ContextVar("grpc_caller", default=None)
+# A service calling for itself (its token without x-acting-user): no user to scope to.
+_service: ContextVar[ServiceToken | None] = ContextVar("grpc_service", default=None)
 
 
 def current_caller() -> Caller:
@@ -71,6 +75,16 @@ def require_agent() -> UUID:
     if not caller.is_agent:
         raise PermissionDenied("this call is for the agent's service identity only")
     return caller.user_id
+
+
+def require_service_scope(scope: str) -> ServiceToken:
+    """The service calling a service-only RPC (its own token, no x-acting-user) with
+    `scope`; PERMISSION_DENIED for a user's token, an agent acting for a user, or a
+    service token without that scope."""
+    service = _service.get()
+    if service is None or scope not in service.scopes:
+        raise PermissionDenied("this call needs a service identity with another scope")
+    return service
 
 
 def _metadata_value(details: grpc.HandlerCallDetails, key: str) -> str | None:
@@ -160,7 +174,8 @@ class AuthInterceptor(_UnaryInterceptor):
     A user's access token acts for that user. A service token (auth's client-credentials
     grant, scope `conversations:agent`) acts for the user named in `x-acting-user`: the
     agent verified that user's token when the turn began, and its writes must not depend
-    on that token staying valid for as long as the model takes.
+    on that token staying valid for as long as the model takes. Without x-acting-user a
+    service token calls for itself: only RPCs that `require_service_scope` accept it.
     """
 
     def __init__(self, verifier: CachingVerifier) -> None:
@@ -171,19 +186,39 @@ class AuthInterceptor(_UnaryInterceptor):
         acting_user = _metadata_value(details, ACTING_USER_HEADER)
 
         async def authenticated(request: Any, context: Context) -> Any:
-            caller = await self._caller(authorization, acting_user)
-            token = _caller.set(caller)
+            caller, service = await self._caller(authorization, acting_user)
+            token, service_token = _caller.set(caller), _service.set(service)
             try:
                 return await behaviour(request, context)
             finally:
+                _service.reset(service_token)
                 _caller.reset(token)
 
         return authenticated
 
-    async def _caller(self, authorization: str | None, acting_user: str | None) -> Caller:
+    async def _caller(
+        self, authorization: str | None, acting_user: str | None
+    ) -> tuple[Caller | None, ServiceToken | None]:
+        """The user a call is for, or (no x-acting-user, a service token) the service
+        calling for itself, which only `require_service_scope` RPCs accept."""
         if acting_user is None:
-            verified = await self._verifier.authenticate(authorization)
-            return Caller(verified.user_id, is_agent=False)
+            try:
+                verified = await self._verifier.authenticate(authorization)
+            except Unauthenticated:
+                service = await self._service_or_none(authorization)
+                if service is None:
+                    raise
+                return None, service
+            return Caller(verified.user_id, is_agent=False), None
+        return await self._agent(authorization, acting_user), None
+
+    async def _service_or_none(self, authorization: str | None) -> ServiceToken | None:
+        try:
+            return await self._verifier.verify_service(bearer_token(authorization))
+        except Unauthenticated:
+            return None
+
+    async def _agent(self, authorization: str | None, acting_user: str) -> Caller:
         service = await self._verifier.verify_service(bearer_token(authorization))
         if AGENT_SCOPE not in service.scopes:
             raise PermissionDenied("this service may not act for users")

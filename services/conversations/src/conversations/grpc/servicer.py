@@ -10,11 +10,17 @@ from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_common.errors import InvalidInput
 from google.protobuf.message import Message
 
-from conversations import feedback, store
+from conversations import accounts, feedback, store
 from conversations.budgets import TurnBudget
 from conversations.db import Pool, connection
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
-from conversations.grpc.interceptors import current_caller, current_user, require_agent
+from conversations.grpc.interceptors import (
+    PURGE_ACCOUNTS_SCOPE,
+    current_caller,
+    current_user,
+    require_agent,
+    require_service_scope,
+)
 from conversations.grpc.limits import bounded, fit_history
 from conversations.patches import UNSET, ConversationPatch, MessagePatch, Unset
 from conversations.settings import Settings
@@ -231,6 +237,16 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
                 feedback=request.feedback or None,  # "" clears it
             )
         return pb.SetFeedbackResponse(updated=updated)
+
+    async def DeleteAccountData(
+        self, request: pb.DeleteAccountDataRequest, context: Context
+    ) -> pb.DeleteAccountDataResponse:
+        require_service_scope(PURGE_ACCOUNTS_SCOPE)  # auth, deleting an account
+        user_id = parse_id(request.user_id, "user_id")
+        deleted = await accounts.delete_account_data(self._pool, user_id=user_id)
+        return pb.DeleteAccountDataResponse(
+            conversations_deleted=deleted.conversations, messages_deleted=deleted.messages
+        )
 
 
 def message_patch(request: pb.UpdateMessageRequest) -> MessagePatch:

@@ -230,3 +230,17 @@ class SetFeedbackResponse(_message.Message):
     UPDATED_FIELD_NUMBER: _ClassVar[int]
     updated: int
     def __init__(self, updated: _Optional[int] = ...) -> None: ...
+
+class DeleteAccountDataRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAccountDataResponse(_message.Message):
+    __slots__ = ("conversations_deleted", "messages_deleted")
+    CONVERSATIONS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_DELETED_FIELD_NUMBER: _ClassVar[int]
+    conversations_deleted: int
+    messages_deleted: int
+    def __init__(self, conversations_deleted: _Optional[int] = ..., messages_deleted: _Optional[int] = ...) -> None: ...

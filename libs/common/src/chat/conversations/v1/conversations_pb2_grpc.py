@@ -94,6 +94,11 @@ class ConversationsServiceStub:
                 request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.SerializeToString,
                 response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.FromString,
                 _registered_method=True)
+        self.DeleteAccountData = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/DeleteAccountData',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServiceServicer:
@@ -192,6 +197,15 @@ class ConversationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteAccountData(self, request, context):
+        """Deletes everything of one account (conversations, messages, budgets), for auth's
+        service identity only (scope conversations:purge-accounts, no x-acting-user).
+        Idempotent: a repeat deletes nothing more and succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +268,11 @@ def add_ConversationsServiceServicer_to_server(servicer, server):
                     servicer.SetFeedback,
                     request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.FromString,
                     response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.SerializeToString,
+            ),
+            'DeleteAccountData': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccountData,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -580,6 +599,33 @@ class ConversationsService:
             '/chat.conversations.v1.ConversationsService/SetFeedback',
             chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackRequest.SerializeToString,
             chat_dot_conversations_dot_v1_dot_conversations__pb2.SetFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccountData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/DeleteAccountData',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

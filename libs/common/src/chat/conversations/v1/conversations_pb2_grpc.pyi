@@ -82,6 +82,11 @@ class ConversationsServiceStub:
     All or nothing: an id that is not a message of this (live, the caller's)
     conversation is NOT_FOUND and nothing is changed.
     """
+    DeleteAccountData: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAccountDataRequest, _conversations_pb2.DeleteAccountDataResponse]
+    """Deletes everything of one account (conversations, messages, budgets), for auth's
+    service identity only (scope conversations:purge-accounts, no x-acting-user).
+    Idempotent: a repeat deletes nothing more and succeeds.
+    """
 
 @_typing.type_check_only
 class ConversationsServiceAsyncStub(ConversationsServiceStub):
@@ -123,6 +128,11 @@ class ConversationsServiceAsyncStub(ConversationsServiceStub):
     one statement: `feedback` and `feedback_at` keys of each message's payload.
     All or nothing: an id that is not a message of this (live, the caller's)
     conversation is NOT_FOUND and nothing is changed.
+    """
+    DeleteAccountData: _aio.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAccountDataRequest, _conversations_pb2.DeleteAccountDataResponse]  # type: ignore[assignment]
+    """Deletes everything of one account (conversations, messages, budgets), for auth's
+    service identity only (scope conversations:purge-accounts, no x-acting-user).
+    Idempotent: a repeat deletes nothing more and succeeds.
     """
 
 class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -234,6 +244,17 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
         one statement: `feedback` and `feedback_at` keys of each message's payload.
         All or nothing: an id that is not a message of this (live, the caller's)
         conversation is NOT_FOUND and nothing is changed.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteAccountData(
+        self,
+        request: _conversations_pb2.DeleteAccountDataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.DeleteAccountDataResponse, _abc.Awaitable[_conversations_pb2.DeleteAccountDataResponse]]:
+        """Deletes everything of one account (conversations, messages, budgets), for auth's
+        service identity only (scope conversations:purge-accounts, no x-acting-user).
+        Idempotent: a repeat deletes nothing more and succeeds.
         """
 
 def add_ConversationsServiceServicer_to_server(servicer: ConversationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
