@@ -1,0 +1,201 @@
+"""Exports: one conversation as Markdown or JSON, the whole account as JSON Lines.
+
+Everything is read in keyset pages of `page_size` rows (by `seq` for messages, by
+`(created_at, id)` for conversations), each page on a pooled connection taken for that
+page only: an account with 100,000 messages is never in memory at once, and a slow
+client holds no database connection between pages. The renderers turn the REST shapes
+(ConversationPublic, MessagePublic) into chunks of text, so an export shows exactly what
+the REST routes show.
+
+A conversation deleted while it is being exported simply ends there: its next page is
+empty, like the last page of any conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+import orjson
+
+from conversations import db, sql
+from conversations.models import (
+    ConversationPublic,
+    ConversationRecord,
+    MessagePublic,
+    MessageRecord,
+)
+from conversations.rows import conversation as _conversation
+from conversations.rows import execute as _execute
+from conversations.rows import message as _message
+
+EXPORT_PAGE_SIZE: Final = 500
+
+# The messages of one live conversation of the user after a `seq`, oldest first (the
+# (conversation_id, seq) index serves it). No payload: an export shows what REST shows.
+MESSAGES_AFTER: Final = f"""
+SELECT {sql.MESSAGE_COLS_NO_PAYLOAD}
+FROM conversations c JOIN messages m ON m.conversation_id = c.id
+WHERE {sql.LIVE_CONV} AND m.seq > %(after_seq)s
+ORDER BY m.seq
+LIMIT %(limit)s
+"""
+
+# The user's live conversations after a (created_at, id), oldest first: created_at never
+# moves, so a conversation written to during the export is neither skipped nor repeated.
+_CONVERSATIONS = f"""
+SELECT {sql.CONV_COLS} FROM conversations c
+WHERE c.user_id = %(user_id)s AND c.deleted_at IS NULL {{after}}
+ORDER BY c.created_at, c.id
+LIMIT %(limit)s
+"""
+CONVERSATIONS_FIRST: Final = _CONVERSATIONS.format(after="")
+CONVERSATIONS_AFTER: Final = _CONVERSATIONS.format(
+    after="AND (c.created_at, c.id) > (%(after_created_at)s, %(after_id)s)"
+)
+
+
+# ------------------------------------------------------------------------------- reading
+
+
+async def message_pages(
+    pool: db.Pool, *, user_id: UUID, conversation_id: UUID, page_size: int = EXPORT_PAGE_SIZE
+) -> AsyncIterator[list[MessageRecord]]:
+    """Every message of the conversation, oldest first, in pages of at most `page_size`."""
+    params: dict[str, Any] = {
+        "conversation_id": conversation_id,
+        "user_id": user_id,
+        "after_seq": 0,
+        "limit": page_size,
+    }
+    while True:
+        async with db.connection(pool) as connection:
+            rows = await (await _execute(connection, MESSAGES_AFTER, params)).fetchall()
+        page = [_message(row) for row in rows]
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        params["after_seq"] = page[-1].seq
+
+
+async def conversation_pages(
+    pool: db.Pool, *, user_id: UUID, page_size: int = EXPORT_PAGE_SIZE
+) -> AsyncIterator[list[ConversationRecord]]:
+    """Every live conversation of the user, oldest first, in pages of at most `page_size`."""
+    params: dict[str, Any] = {"user_id": user_id, "limit": page_size}
+    statement = CONVERSATIONS_FIRST
+    while True:
+        async with db.connection(pool) as connection:
+            rows = await (await _execute(connection, statement, params)).fetchall()
+        page = [_conversation(row) for row in rows]
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        statement = CONVERSATIONS_AFTER
+        params["after_created_at"], params["after_id"] = page[-1].created_at, page[-1].id
+
+
+# ----------------------------------------------------------------------------- rendering
+
+ConversationShape = Callable[[ConversationRecord], ConversationPublic]
+MessageShape = Callable[[MessageRecord], MessagePublic]
+
+
+def _json(model: ConversationPublic | MessagePublic) -> bytes:
+    return orjson.dumps(model.model_dump(mode="json"))
+
+
+async def conversation_json(
+    conversation: ConversationPublic, messages: AsyncIterator[Iterable[MessagePublic]]
+) -> AsyncIterator[bytes]:
+    """`{"conversation": Conversation, "messages": [Message, ...]}`, written as it is read."""
+    yield b'{"conversation":' + _json(conversation) + b',"messages":['
+    separator = b""
+    async for page in messages:
+        chunk = b",".join(_json(message) for message in page)
+        if chunk:
+            yield separator + chunk
+            separator = b","
+    yield b"]}\n"
+
+
+async def conversation_markdown(
+    conversation: ConversationPublic, messages: AsyncIterator[Iterable[MessagePublic]]
+) -> AsyncIterator[bytes]:
+    """A readable document: the title, the times, then one section per message."""
+    yield _markdown_header(conversation).encode()
+    async for page in messages:
+        yield "".join(_markdown_message(message) for message in page).encode()
+
+
+def _markdown_header(conversation: ConversationPublic) -> str:
+    return (
+        f"# {_one_line(conversation.title or 'Untitled conversation')}\n\n"
+        f"- Conversation: `{conversation.id}`\n"
+        f"- Created: {_time(conversation.created_at)}\n"
+        f"- Updated: {_time(conversation.updated_at)}\n"
+    )
+
+
+def _markdown_message(message: MessagePublic) -> str:
+    status = "" if message.status == "complete" else f" ({message.status})"
+    parts = [f"\n## {message.role.capitalize()}{status}, {_time(message.created_at)}\n\n"]
+    if message.content:
+        parts.append(message.content.rstrip("\n") + "\n")
+    if message.tool_calls:
+        calls = orjson.dumps(message.tool_calls, option=orjson.OPT_INDENT_2).decode()
+        parts.append(f"\nTool calls:\n\n{_fenced(calls, 'json')}")
+    return "".join(parts)
+
+
+def _fenced(text: str, language: str) -> str:
+    # A fence longer than any run of backticks inside, so the content cannot close it.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+async def account_lines(
+    pool: db.Pool,
+    *,
+    user_id: UUID,
+    conversation_shape: ConversationShape,
+    message_shape: MessageShape,
+    page_size: int = EXPORT_PAGE_SIZE,
+) -> AsyncIterator[bytes]:
+    """JSON Lines: `{"type": "conversation", "conversation": {...}}`, then one
+    `{"type": "message", "message": {...}}` line per message of it, oldest first."""
+    async for conversations in conversation_pages(pool, user_id=user_id, page_size=page_size):
+        for record in conversations:
+            yield _line("conversation", conversation_shape(record))
+            pages = message_pages(
+                pool, user_id=user_id, conversation_id=UUID(record.id), page_size=page_size
+            )
+            async for messages in pages:
+                yield b"".join(_line("message", message_shape(m)) for m in messages)
+
+
+def _line(kind: str, model: ConversationPublic | MessagePublic) -> bytes:
+    return orjson.dumps({"type": kind, kind: model.model_dump(mode="json")}) + b"\n"
+
+
+# ------------------------------------------------------------------------------ naming
+
+
+def slug(title: str | None, *, max_chars: int = 60) -> str:
+    """A file-name-safe form of a title ("conversation" when nothing is left)."""
+    words = re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
+    return words[:max_chars].rstrip("-") or "conversation"
