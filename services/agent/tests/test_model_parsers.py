@@ -132,7 +132,7 @@ async def test_chat_usage_comes_after_the_text_and_before_the_finish(chat: Model
 
     events = await chat.events(sse(chat_chunk("hi", finish="length"), usage))
 
-    assert events == [TextDelta("hi"), Usage(12, 5), Finish("length")]
+    assert events == [TextDelta("hi"), Usage(12, 5, model="m"), Finish("length")]
 
 
 async def test_chat_nothing_after_done_is_read_as_events(chat: Model) -> None:
@@ -222,7 +222,7 @@ async def test_responses_text_deltas_usage_and_finish(responses: Model) -> None:
         sse(text("Hel")), sse(text("lo"), completed(input_tokens=9, output_tokens=2))
     )
 
-    assert events == [TextDelta("Hel"), TextDelta("lo"), Usage(9, 2), Finish("stop")]
+    assert events == [TextDelta("Hel"), TextDelta("lo"), Usage(9, 2, model="m"), Finish("stop")]
 
 
 async def test_responses_function_calls_finish_as_tool_calls(responses: Model) -> None:

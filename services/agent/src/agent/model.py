@@ -20,6 +20,8 @@ from typing import Any, Literal
 import httpx2
 import openai
 import orjson
+from chat_common.tracing import model_call_span
+from opentelemetry.trace import StatusCode
 
 from agent.settings import Settings
 
@@ -50,6 +52,13 @@ class ToolCall:
 class Usage:
     input_tokens: int
     output_tokens: int
+    model: str = ""  # set by ModelClient: the model the call asked for
+
+    def span_attributes(self) -> dict[str, int]:
+        return {
+            "gen_ai.usage.input_tokens": self.input_tokens,
+            "gen_ai.usage.output_tokens": self.output_tokens,
+        }
 
 
 @dataclass(slots=True)
@@ -118,16 +127,26 @@ class ModelClient:
             path, body, parse = "/responses", self._responses_body(messages, tools), _responses
         else:
             path, body, parse = "/chat/completions", self._chat_body(messages, tools), _chat
-        response = await self._open(path, body)
+        span = model_call_span(self.model, "chat" if path == "/chat/completions" else "responses")
         try:
-            async for event in parse(_sse_batches(response)):
-                yield event
-        except httpx2.TimeoutException:
-            raise ModelError("the model timed out", timeout=True) from None
-        except httpx2.HTTPError:
-            raise ModelError("the model's stream broke off") from None
+            response = await self._open(path, body)
+            try:
+                async for event in parse(_sse_batches(response)):
+                    if isinstance(event, Usage):
+                        event.model = self.model
+                        span.set_attributes(event.span_attributes())
+                    yield event
+            except httpx2.TimeoutException:
+                raise ModelError("the model timed out", timeout=True) from None
+            except httpx2.HTTPError:
+                raise ModelError("the model's stream broke off") from None
+            finally:
+                await response.aclose()
+        except ModelError as exc:
+            span.set_status(StatusCode.ERROR, exc.detail)
+            raise
         finally:
-            await response.aclose()
+            span.end()
 
     async def _open(self, path: str, body: Json) -> httpx2.Response:
         try:

@@ -91,6 +91,7 @@ class ReplyWriter:
         if self.usage is not None:
             request.usage.input_tokens = self.usage.input_tokens
             request.usage.output_tokens = self.usage.output_tokens
+            request.usage.model = self.usage.model
         if tool_calls:
             request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
         try:
