@@ -106,6 +106,48 @@ def seed_history(
     return ids
 
 
+SEARCH_VOCABULARY = 500  # words `term0`..`term499`; each message holds two of them
+SEARCH_MESSAGES_PER_CONVERSATION = 1_000
+
+
+def seed_search(
+    conn: psycopg.Connection[tuple[object, ...]], owners: Sequence[tuple[str, int]]
+) -> None:
+    """Each (user id, count) of `owners` gets `count` messages in conversations of up to
+    SEARCH_MESSAGES_PER_CONVERSATION, all interleaved in time; every message holds two
+    of the vocabulary's words (so a word is in about 1 message in 250)."""
+    per = SEARCH_MESSAGES_PER_CONVERSATION
+    conversations = [  # (conversation id, user id, its message count)
+        (cid, user, min(per, count - i * per))
+        for user, count in owners
+        for i, cid in enumerate(_uuids(-(-count // per)))
+    ]
+    owner_of_conversation = {cid: user for cid, user, _ in conversations}
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    _copy(
+        conn,
+        "COPY conversations (id, user_id, title, created_at, updated_at) FROM STDIN",
+        iter(f"{cid}\t{user}\tSearch bench\t{now}\t{now}\n" for cid, user, _ in conversations),
+    )
+    owner_of = _owners(sum(n for *_, n in conversations), [(c, n) for c, _, n in conversations])
+    text = "A message of about a hundred characters, as people write them to a bot:"
+    rng = random.Random(11)
+
+    def lines() -> Iterator[str]:
+        for i, (message_id, cid) in enumerate(zip(_uuids(len(owner_of)), owner_of, strict=True)):
+            user = owner_of_conversation[cid]
+            words = f"term{rng.randrange(SEARCH_VOCABULARY)} term{rng.randrange(SEARCH_VOCABULARY)}"
+            at = (START + datetime.timedelta(milliseconds=i)).isoformat()
+            yield f"{message_id}\t{cid}\t{user}\tuser\t{text} {words}\tcomplete\t{at}\t{at}\n"
+
+    _copy(
+        conn,
+        "COPY messages (id, conversation_id, user_id, role, content, status, created_at,"
+        " updated_at) FROM STDIN",
+        lines(),
+    )
+
+
 def settle(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     """Statistics and visibility map up to date, as autovacuum would leave them."""
     conn.execute("VACUUM ANALYZE conversations")

@@ -23,6 +23,8 @@ class Sizes:
     stream_words: int  # extra words per streamed reply, case 6
     stream_tokens_per_second: float
     stream_runs: int
+    search_big_messages: int  # case 8: messages of the user searched
+    search_small_messages: int
 
 
 FULL = Sizes(
@@ -42,6 +44,8 @@ FULL = Sizes(
     stream_words=60,
     stream_tokens_per_second=20.0,
     stream_runs=3,
+    search_big_messages=1_000_000,
+    search_small_messages=1_000,
 )
 
 QUICK = Sizes(
@@ -61,4 +65,6 @@ QUICK = Sizes(
     stream_words=0,
     stream_tokens_per_second=20.0,
     stream_runs=2,
+    search_big_messages=5_000,
+    search_small_messages=1_000,
 )

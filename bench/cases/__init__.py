@@ -23,9 +23,10 @@ class Context:
     sizes: Sizes
     gateway: httpx.AsyncClient
     model: openai.AsyncOpenAI
-    # Set by the seeding steps (cases 4, 5): who owns the large data, and where it is.
+    # Set by the seeding steps (cases 4, 5, 8): who owns the large data, and where it is.
     listing_users: tuple[User, User] = field(init=False)
     history: tuple[User, str, str] = field(init=False)  # user, short and long conversation
+    search_users: tuple[User, User] = field(init=False)  # few and very many messages (case 8)
 
     async def users(self, count: int) -> list[User]:
         return await sign_up_many(self.gateway, count)

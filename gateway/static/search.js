@@ -1,0 +1,138 @@
+// Search in the sidebar: the user's messages and titles matching what they type, best first;
+// a hit opens its conversation and shows the message. Snippets are text: the server marks
+// each match between U+0002 and U+0003, turned here into <mark> elements (never HTML).
+
+import { describeError, json } from "./api.js";
+
+const PAGE_SIZE = 20;
+const TYPING_PAUSE_MS = 250;
+const EARLIER_PAGES_MAX = 20; // how far back a hit's message is looked for
+const START = "\u0002";
+const END = "\u0003";
+const $ = (id) => document.getElementById(id);
+
+/** The snippet as text nodes and <mark> elements. */
+export function snippetNodes(snippet) {
+  const nodes = [];
+  for (const [i, part] of snippet.split(START).entries()) {
+    const [marked, rest] = i === 0 ? [null, part] : splitOnce(part, END);
+    if (marked) {
+      const mark = document.createElement("mark");
+      mark.textContent = marked;
+      nodes.push(mark);
+    }
+    if (rest) nodes.push(document.createTextNode(rest));
+  }
+  return nodes;
+}
+
+function splitOnce(text, separator) {
+  const at = text.indexOf(separator);
+  return at < 0 ? [null, text] : [text.slice(0, at), text.slice(at + separator.length)];
+}
+
+export class SearchBox {
+  /** `onOpen(conversationId, messageId or null)` opens a hit. */
+  constructor({ onOpen }) {
+    this.onOpen = onOpen;
+    this.input = $("search-input");
+    this.results = $("search-results");
+    this.status = $("search-status");
+    this.timer = null;
+    this.generation = 0; // a newer query makes older answers stale
+    this.input.addEventListener("input", () => this.scheduleSearch());
+    $("search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.search();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.clear();
+    });
+    this.results.addEventListener("click", (event) => this.onClick(event));
+  }
+
+  clear() {
+    this.generation += 1;
+    this.input.value = "";
+    this.results.replaceChildren();
+    this.results.hidden = true;
+    this.status.textContent = "";
+  }
+
+  scheduleSearch() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.search(), TYPING_PAUSE_MS);
+  }
+
+  async search() {
+    clearTimeout(this.timer);
+    const q = this.input.value;
+    if (!q.trim()) {
+      this.clear();
+      return;
+    }
+    const generation = ++this.generation;
+    const query = new URLSearchParams({ q, limit: String(PAGE_SIZE) });
+    try {
+      const page = await json(`/api/chat/search?${query}`);
+      if (generation !== this.generation) return;
+      this.show(page.items);
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.results.hidden = true;
+      this.status.textContent = `Couldn't search. ${describeError(error)}`;
+    }
+  }
+
+  show(items) {
+    this.results.replaceChildren(...items.map((hit) => this.item(hit)));
+    this.results.hidden = items.length === 0;
+    this.status.textContent = items.length ? `${items.length} found` : "Nothing found.";
+  }
+
+  item(hit) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "search-hit";
+    button.dataset.conversationId = hit.conversation_id;
+    if (hit.message_id) button.dataset.messageId = hit.message_id;
+    const label = document.createElement("span");
+    label.className = "search-hit-role";
+    label.textContent = hit.role === "title" ? "Title" : hit.role;
+    const snippet = document.createElement("span");
+    snippet.className = "search-hit-snippet";
+    snippet.append(...snippetNodes(hit.snippet));
+    button.append(label, snippet);
+    li.append(button);
+    return li;
+  }
+
+  onClick(event) {
+    const button = event.target.closest("button.search-hit");
+    if (button) this.onOpen(button.dataset.conversationId, button.dataset.messageId ?? null);
+  }
+}
+
+/**
+ * Scrolls the open conversation to a message and marks it, loading earlier pages until it
+ * is there (a bounded number). Returns whether it was found.
+ */
+export async function revealMessage(chat, messageId) {
+  const selector = `li[data-id="${CSS.escape(messageId)}"]`;
+  let item = chat.messages.querySelector(selector);
+  for (let page = 0; !item && page < EARLIER_PAGES_MAX; page += 1) {
+    if ($("load-earlier").hidden) break;
+    await chat.loadEarlier();
+    item = chat.messages.querySelector(selector);
+  }
+  if (!item) return false;
+  for (const old of chat.messages.querySelectorAll(".search-target")) {
+    old.classList.remove("search-target");
+  }
+  item.classList.add("search-target");
+  item.tabIndex = -1;
+  item.scrollIntoView({ block: "center" });
+  item.focus({ preventScroll: true });
+  return true;
+}
