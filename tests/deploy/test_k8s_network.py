@@ -21,6 +21,7 @@ EXPECTED_HOPS = {
     ("agent", "conversations", 50051),
     ("agent", "auth", 8001),  # /internal/token (service identity) and JWKS
     ("conversations", "auth", 8001),  # JWKS
+    ("auth", "conversations", 50051),  # DeleteAccountData (account deletion)
 }
 POSTGRES = ("10.20.30.40", 5432)  # wherever the database is
 MODEL = ("104.18.6.192", 443)  # a public HTTPS API

@@ -205,9 +205,10 @@ def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> N
         tables = db.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
         ).fetchall()
-    assert versions == [("0002",)]
+    assert versions == [("0003",)]
     assert [t[0] for t in tables] == [
         "alembic_version_auth",
+        "auth_account_deletions",
         "auth_login_address_failures",
         "auth_login_throttle",
         "auth_refresh_families",

@@ -52,6 +52,8 @@ def _auth_env(stack: Stack, port: int) -> dict[str, str]:
         "PORT": str(port),
         "JWT_KEYS_DIR": str(stack.config.data_path / "keys"),
         "AGENT_CLIENT_SECRET": stack.agent_client_secret(),
+        # Account deletion: auth tells conversations to delete the account's data.
+        "CONVERSATIONS_GRPC_TARGET": stack.conversations_grpc_target,
     }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from chat_common.errors import Conflict, RateLimited, Unauthenticated
 
-from auth import store
+from auth import account_deletion, store
 from auth.db import Sessions
 from auth.models import User, UserPublic
 from auth.passwords import HashQueueFull, Passwords
@@ -108,3 +108,25 @@ class Accounts:
         async with self.db.begin() as s:
             await store.uncount_pair_attempt(s, email=email, address=address)
             await store.uncount_address_attempt(s, address=address)
+
+    async def change_password(
+        self, user: User, *, current_password: str, new_password: str, address: str
+    ) -> None:
+        """A new hash, and every session of the account ends (refresh families revoked)."""
+        await self._check_password(user, password=current_password, address=address)
+        new_hash = await self.passwords.hash(new_password)
+        async with self.db.begin() as s:
+            await store.set_password_hash(s, user_id=user.id, password_hash=new_hash)
+            await store.revoke_all_families(s, user_id=user.id)
+
+    async def delete(self, user: User, *, password: str, address: str) -> None:
+        """The user row goes and its outbox row comes, in one transaction
+        (auth.account_deletion); conversations deletes the data when it is delivered."""
+        await self._check_password(user, password=password, address=address)
+        async with self.db.begin() as s:
+            await account_deletion.delete_user(s, user_id=user.id)
+
+    async def _check_password(self, user: User, *, password: str, address: str) -> None:
+        """As a login of the account: throttled alike, and a wrong password is 401 and
+        counts as a failed login (a stolen access token cannot guess it faster)."""
+        await self.authenticate(email=user.email, password=password, address=address)

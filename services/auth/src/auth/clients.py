@@ -80,12 +80,16 @@ class ServiceTokenIssuer:
         )
 
     def issue(self, client: Client) -> str:
+        return self.token(client_id=client.client_id, scope=client.scope)
+
+    def token(self, *, client_id: str, scope: str) -> str:
+        """A service token; auth signs its own this way (it is the issuer)."""
         return signed_token(
             self.keys,
             issuer=self.issuer,
             audience=self.audience,
-            subject=client.client_id,
+            subject=client_id,
             ttl_seconds=self.ttl_seconds,
-            client_id=client.client_id,
-            scope=client.scope,
+            client_id=client_id,
+            scope=scope,
         )

@@ -11,7 +11,17 @@ from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    func,
+    text,
+)
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -103,6 +113,33 @@ class AddressFailures(SQLModel, table=True):
     window_started_at: datetime = SQLField(sa_column=_timestamp(nullable=False, index=True))
 
 
+class AccountDeletion(SQLModel, table=True):
+    """A deleted account: the outbox row that tells conversations to delete its data
+    (delivered by auth.deletion_courier), and, while tokens of the account may still be
+    unexpired, the marker `/verify` refuses them by (auth.account_deletion)."""
+
+    __tablename__ = "auth_account_deletions"
+    __table_args__ = (  # what the courier has still to deliver, soonest first
+        Index(
+            "ix_auth_account_deletions_due",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+    user_id: uuid.UUID = SQLField(primary_key=True)  # no foreign key: outlives the user
+    requested_at: datetime | None = SQLField(
+        default=None, sa_column=_timestamp(nullable=False, default_now=True, index=True)
+    )
+    attempts: int = SQLField(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    next_attempt_at: datetime | None = SQLField(
+        default=None, sa_column=_timestamp(nullable=False, default_now=True)
+    )
+    delivered_at: datetime | None = SQLField(default=None, sa_column=_timestamp(nullable=True))
+
+
 def storable_text(value: str) -> str:
     """Refuses what a Postgres text column cannot hold (NUL) and what cannot be encoded
     as UTF-8 at all (lone surrogates, which JSON's \\uD800 escapes can produce)."""
@@ -150,6 +187,15 @@ class LoginIn(Strict):
     email: Annotated[
         StorableText, Field(max_length=EMAIL_MAX_CHARS), AfterValidator(normalize_email)
     ]
+    password: Annotated[StorableText, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
+
+
+class PasswordChangeIn(Strict):
+    current_password: Annotated[StorableText, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
+    new_password: Password  # the rules of registration
+
+
+class AccountDeleteIn(Strict):
     password: Annotated[StorableText, Field(min_length=1, max_length=PASSWORD_MAX_CHARS)]
 
 

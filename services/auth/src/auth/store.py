@@ -231,6 +231,15 @@ async def revoke_family(s: AsyncSession, *, family_id: uuid.UUID) -> bool:
     return result.scalar_one_or_none() is not None
 
 
+async def revoke_all_families(s: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Every session of the user ends ("log out everywhere")."""
+    await s.execute(
+        update(RefreshFamily)
+        .where(col(RefreshFamily.user_id) == user_id, col(RefreshFamily.revoked_at).is_(None))
+        .values(revoked_at=text("now()"))
+    )
+
+
 async def revoke_family_of(s: AsyncSession, *, token_hash: bytes) -> bool:
     """Revokes the family the token belongs to (used or not); False when unknown."""
     family_id = (
