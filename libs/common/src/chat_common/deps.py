@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
 
 from chat_common.errors import Unauthenticated
+from chat_common.logs import user_id_var
 from chat_common.tokens import VerifiedToken
 
 T = TypeVar("T")
@@ -69,6 +70,8 @@ def bearer_user(
     ) -> VerifiedToken:
         if credentials is None:  # no header, another scheme, or an empty token
             raise Unauthenticated("missing bearer token")
-        return await holder.verifier.verify(credentials.credentials)
+        token = await holder.verifier.verify(credentials.credentials)
+        user_id_var.set(str(token.user_id))  # the request's own task: its log lines name the user
+        return token
 
     return verified_token

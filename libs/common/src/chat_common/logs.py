@@ -4,6 +4,11 @@ The gateway sets `X-Request-ID` (generating one when absent); each service
 keeps it in a contextvar for the request, echoes it back, passes it on in
 gRPC metadata (`x-request-id`) and prints it in every log line, so one turn
 can be followed across gateway, agent and conversations.
+
+`LOG_FORMAT=text` (the default) is one readable line; `LOG_FORMAT=json` is one JSON
+object per line: time, level, service, request_id, trace_id (the OpenTelemetry trace
+being served, when there is one), user_id (once the request's token is verified),
+logger, message, and exception text.
 """
 
 from __future__ import annotations
@@ -13,10 +18,19 @@ import re
 import sys
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Literal
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat_common.tracing import current_trace_id
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# The verified user a request acts for (set where its token is verified), for log lines.
+user_id_var: ContextVar[str | None] = ContextVar("log_user_id", default=None)
+
+LogFormat = Literal["text", "json"]
 
 REQUEST_ID_HEADER = "x-request-id"
 # fullmatch: `match` with `$` would also take a trailing newline (a forged log line).
@@ -36,14 +50,47 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO", *, access_log: bool = False) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; reads the request's contextvars itself."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "request_id": request_id_var.get(),
+            "trace_id": current_trace_id(),
+            "user_id": user_id_var.get(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+def _formatter(service: str, log_format: LogFormat) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter(service)
+    return logging.Formatter(
+        f"%(asctime)s {service} %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+    )
+
+
+def configure_logging(
+    service: str,
+    level: str = "INFO",
+    *,
+    access_log: bool = False,
+    log_format: LogFormat = "text",
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter(
-            f"%(asctime)s {service} %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-        )
-    )
+    handler.setFormatter(_formatter(service, log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -263,17 +263,24 @@ class CachingVerifier:
         """The verified token of an `Authorization: Bearer …` value, or Unauthenticated."""
         return await self.verify(bearer_token(authorization))
 
+    @property
+    def user_cache_hits(self) -> int:
+        """User tokens answered from the cache so far (read by a metrics collector)."""
+        return self._users.hits
+
 
 class _TokenCache(Generic[V]):
     def __init__(self, size: int, ttl: float) -> None:
         self._size, self._ttl = size, ttl
         self._entries: OrderedDict[str, tuple[V, float]] = OrderedDict()
+        self.hits = 0  # a plain int: counted on every request, read only when scraped
 
     async def get_or_verify(self, token: str, verify: Callable[[str], Awaitable[V]]) -> V:
         now = time.time()
         hit = self._entries.get(token)
         if hit is not None:
             if now < hit[1]:
+                self.hits += 1
                 return hit[0]
             del self._entries[token]
         verified = await verify(token)  # raises Unauthenticated

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from auth.deps import CurrentUser, StateDep
+from auth.metrics import counting_login, counting_refresh
 from auth.models import LoginIn, RefreshIn, RegisterIn, TokenPair, UserPublic
 
 router = APIRouter()
@@ -36,9 +37,10 @@ async def register(body: RegisterIn, state: StateDep) -> UserPublic:
 
 @router.post("/api/auth/login", responses={**_ERRORS, **_BUSY})
 async def login(body: LoginIn, state: StateDep, request: Request, response: Response) -> TokenPair:
-    user_id = await state.accounts.authenticate(
-        email=body.email, password=body.password, address=state.proxies.of_request(request)
-    )
+    with counting_login():
+        user_id = await state.accounts.authenticate(
+            email=body.email, password=body.password, address=state.proxies.of_request(request)
+        )
     response.headers.update(NO_STORE)
     return await state.tokens.start_session(user_id)
 
@@ -46,7 +48,8 @@ async def login(body: LoginIn, state: StateDep, request: Request, response: Resp
 @router.post("/api/auth/refresh", responses=_ERRORS)
 async def refresh(body: RefreshIn, state: StateDep, response: Response) -> TokenPair:
     response.headers.update(NO_STORE)
-    return await state.tokens.refresh(body.refresh_token)
+    with counting_refresh():
+        return await state.tokens.refresh(body.refresh_token)
 
 
 @router.post("/api/auth/logout", status_code=204, response_class=Response)

@@ -19,8 +19,10 @@ from uuid import UUID
 
 import grpc
 from chat_common.errors import DomainError, PermissionDenied, Unauthenticated
-from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var
+from chat_common.logs import REQUEST_ID_HEADER, clean_request_id, request_id_var, user_id_var
 from chat_common.tokens import CachingVerifier, ServiceToken, bearer_token
+
+from conversations.metrics import observe_call
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,7 @@ class ErrorInterceptor(_UnaryInterceptor):
                     else logging.DEBUG
                 )
                 log.log(level, "rpc %s %s %.1fms", method, code.name, elapsed * 1000)
+                observe_call(method, code.name, elapsed)
 
         return mapping_errors
 
@@ -188,6 +191,8 @@ class AuthInterceptor(_UnaryInterceptor):
         async def authenticated(request: Any, context: Context) -> Any:
             caller, service = await self._caller(authorization, acting_user)
             token, service_token = _caller.set(caller), _service.set(service)
+            if caller is not None:
+                user_id_var.set(str(caller.user_id))  # this call's own task: for log lines
             try:
                 return await behaviour(request, context)
             finally:
