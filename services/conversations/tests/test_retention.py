@@ -1,0 +1,213 @@
+"""Retention purges what is due, in bounded batches, one replica at a time, without
+waiting for turns. Each test makes its own rows and sets their times directly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from chat_testkit.polling import poll_until
+from conversations import db
+from conversations.retention import (
+    LOCK_CLASS,
+    LOCK_ID,
+    PURGE_MESSAGES,
+    RetentionPolicy,
+    purge_batch,
+    purge_due,
+    purge_periodically,
+)
+from conversations.settings import Settings
+
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+
+POLICY = RetentionPolicy(deleted_days=30, message_days=0, batch_size=500)
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[db.Pool]:
+    pool = db.create_pool(settings)
+    await pool.open()
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def conversation(
+    conn: Conn,
+    *,
+    deleted_days_ago: int | None = None,
+    idle_days: int = 0,
+    messages: int = 2,
+    reply_in_progress: bool = False,
+) -> uuid.UUID:
+    """A conversation of a fresh user, last active `idle_days` ago, with `messages`
+    complete messages (and an in-progress reply), soft-deleted `deleted_days_ago`."""
+    conversation_id, user_id = uuid.uuid4(), uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO conversations (id, user_id, updated_at, deleted_at) VALUES (%s, %s,"
+        " now() - make_interval(days => CAST(%s AS integer)),"
+        " now() - make_interval(days => CAST(%s AS integer)))",
+        (conversation_id, user_id, idle_days, deleted_days_ago),
+    )
+    statuses = ["complete"] * messages + ["in_progress"] * reply_in_progress
+    for status in statuses:
+        await conn.execute(
+            "INSERT INTO messages (id, conversation_id, user_id, role, content, status)"
+            " VALUES (%s, %s, %s, 'assistant', 'text', %s)",
+            (uuid.uuid4(), conversation_id, user_id, status),
+        )
+    return conversation_id
+
+
+async def stored(conn: Conn, conversation_id: uuid.UUID) -> tuple[object, ...]:
+    """(the conversation row exists, it is live, how many messages it has)."""
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE id = %(id)s),"
+        " EXISTS (SELECT 1 FROM conversations WHERE id = %(id)s AND deleted_at IS NULL),"
+        " (SELECT count(*) FROM messages WHERE conversation_id = %(id)s)",
+        {"id": conversation_id},
+    )
+    return tuple(await cursor.fetchone() or ())
+
+
+GONE = (False, False, 0)
+
+
+async def test_only_conversations_deleted_past_the_retention_are_purged(
+    pool: db.Pool, conn: Conn
+) -> None:
+    due = await conversation(conn, deleted_days_ago=31)
+    recent = await conversation(conn, deleted_days_ago=1)
+    live = await conversation(conn, idle_days=400)
+
+    purged = await purge_due(pool, POLICY)
+
+    assert purged is not None and purged.conversations >= 1 and purged.messages >= 2
+    assert await stored(conn, due) == GONE, "a conversation deleted 31 days ago was kept"
+    assert await stored(conn, recent) == (True, False, 2), "a recent deletion was purged"
+    assert await stored(conn, live) == (True, True, 2), "a live conversation was touched"
+
+
+async def test_zero_days_purges_a_deletion_at_the_next_run(pool: db.Pool, conn: Conn) -> None:
+    just_deleted = await conversation(conn, deleted_days_ago=0)
+
+    await purge_due(pool, RetentionPolicy(deleted_days=0, message_days=0, batch_size=500))
+
+    assert await stored(conn, just_deleted) == GONE
+
+
+async def test_each_statement_purges_at_most_a_batch_and_a_run_purges_all(
+    pool: db.Pool, conn: Conn
+) -> None:
+    due = [await conversation(conn, deleted_days_ago=40, messages=3) for _ in range(5)]
+    policy = RetentionPolicy(deleted_days=30, message_days=0, batch_size=2)
+
+    assert await purge_batch(conn, PURGE_MESSAGES, policy) == 2
+
+    purged = await purge_due(pool, policy)
+
+    assert purged is not None and purged.messages >= 13 and purged.conversations >= 5
+    assert [await stored(conn, c) for c in due] == [GONE] * 5
+
+
+async def test_a_replica_finding_the_lock_held_skips_its_run(pool: db.Pool, conn: Conn) -> None:
+    due = await conversation(conn, deleted_days_ago=31)
+    async with await psycopg.AsyncConnection.connect(conn.info.dsn, autocommit=True) as other:
+        await other.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, LOCK_ID))
+
+        assert await purge_due(pool, POLICY) is None
+        assert (await stored(conn, due))[0], "purged while another replica held the lock"
+        await other.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, LOCK_ID))
+
+    assert await purge_due(pool, POLICY) is not None
+    assert await stored(conn, due) == GONE
+
+
+async def purge_lock_held(conn: Conn) -> bool:
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = %s AND objid = %s AND objsubid = 2",
+        (LOCK_CLASS, LOCK_ID),
+    )
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def test_a_run_holds_the_lock_throughout_so_a_concurrent_run_skips(
+    pool: db.Pool, conn: Conn
+) -> None:
+    due = await conversation(conn, deleted_days_ago=31)
+    async with await psycopg.AsyncConnection.connect(conn.info.dsn) as blocker:
+        # A table lock that no SKIP LOCKED passes: the first run stops at its first batch.
+        await blocker.execute("LOCK TABLE messages IN SHARE MODE")
+        first = asyncio.create_task(purge_due(pool, POLICY))
+        await poll_until(
+            lambda: purge_lock_held(conn), bool, message="the first run never took the lock"
+        )
+
+        assert await purge_due(pool, POLICY) is None, "two runs purged at once"
+        await blocker.rollback()
+
+    assert await asyncio.wait_for(first, timeout=10) is not None
+    assert await stored(conn, due) == GONE
+
+
+async def test_message_retention_purges_whole_idle_conversations_only(
+    pool: db.Pool, conn: Conn
+) -> None:
+    idle = await conversation(conn, idle_days=10, messages=3)
+    replying = await conversation(conn, idle_days=10, reply_in_progress=True)
+    recent = await conversation(conn, idle_days=3)
+    deleted_idle = await conversation(conn, idle_days=10, deleted_days_ago=1)
+
+    purged = await purge_due(pool, RetentionPolicy(deleted_days=30, message_days=7, batch_size=2))
+
+    assert purged is not None and purged.expired >= 1
+    assert await stored(conn, idle) == GONE, "an idle conversation outlived MESSAGE_RETENTION"
+    assert await stored(conn, deleted_idle) == GONE
+    assert await stored(conn, replying) == (True, True, 3), "a reply in progress was cut"
+    assert await stored(conn, recent) == (True, True, 2)
+
+
+async def test_a_purge_skips_a_conversation_a_turn_holds_instead_of_waiting(
+    pool: db.Pool, conn: Conn
+) -> None:
+    held = await conversation(conn, idle_days=10)
+    async with await psycopg.AsyncConnection.connect(conn.info.dsn) as turn:
+        # What StartTurn holds while it stores a turn.
+        await turn.execute("SELECT id FROM conversations WHERE id = %s FOR UPDATE", (held,))
+
+        policy = RetentionPolicy(deleted_days=30, message_days=7, batch_size=500)
+        await asyncio.wait_for(purge_due(pool, policy), timeout=5)
+
+        assert await stored(conn, held) == (True, True, 2)
+        await turn.rollback()
+
+
+async def test_the_periodic_task_purges_and_logs_it(
+    pool: db.Pool, conn: Conn, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = await conversation(conn, deleted_days_ago=31)
+    every_tenth = settings.model_copy(update={"retention_sweep_seconds": 0.1})
+    with caplog.at_level(logging.INFO, logger="conversations.retention"):
+        task = asyncio.create_task(purge_periodically(pool, every_tenth))
+        try:
+            await poll_until(
+                lambda: stored(conn, due), lambda row: row == GONE, message="never purged"
+            )
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    assert any("retention: purged" in r.getMessage() for r in caplog.records)
