@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import string
+import uuid
 from typing import Any
 
 import pytest
@@ -136,6 +137,21 @@ async def test_snippets_are_plain_text(api: Api, rpc: Rpc, alice: User) -> None:
 
     assert "<b>" not in item["snippet"], "ts_headline drops markup: never HTML in a snippet"
     assert item["snippet"].count(HIGHLIGHT_START) == item["snippet"].count(HIGHLIGHT_END) == 1
+
+
+async def test_a_huge_reply_of_distinct_tokens_is_stored_and_its_start_searchable(
+    api: Api, rpc: Rpc, alice: User
+) -> None:
+    # Whole, its tsvector would pass Postgres' 1 MB cap: only the first 100,000 characters
+    # are indexed, so the write never fails for search's sake.
+    needle = word()
+    ids = " ".join(str(uuid.uuid4()) for _ in range(27_000))
+    conv = await rpc.conversation(alice, title="Search test")
+    reply = await rpc.append(alice, conv.id, f"{needle} {ids}", role="tool")
+
+    items = (await search(api, alice, needle))["items"]
+
+    assert [item["message_id"] for item in items] == [reply.id]
 
 
 @pytest.mark.parametrize(
