@@ -152,6 +152,25 @@ export async function logout() {
   }
 }
 
+/**
+ * A request that carries the account's password (change it, delete the account): a 401 here
+ * means a wrong password, not an ended session, so it neither refreshes nor signs out. The
+ * access token is made fresh first (`me()` refreshes it when needed).
+ */
+export async function withPassword(path, method, body) {
+  await me();
+  const response = await fetch(path, {
+    method,
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      Authorization: `Bearer ${accessToken}`,
+    },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await readError(response);
+}
+
 function validationText(detail) {
   // FastAPI's 422: [{loc, msg, ...}]; say which field and what is wrong with it.
   return detail
