@@ -114,3 +114,13 @@ async def test_the_marker_lists_recent_deletions_only(db: Sessions) -> None:
     await asyncio.sleep(0.01)
     await expired.refresh(db)
     assert user_id not in expired
+
+
+async def test_a_second_deletion_of_one_account_is_harmless(db: Sessions) -> None:
+    user_id = await deleted_account(db)
+
+    async with db.begin() as s:
+        await account_deletion.delete_user(s, user_id=user_id)
+
+    async with db() as s:
+        assert list(await account_deletion.deleted_within(s, seconds=60)).count(user_id) == 1

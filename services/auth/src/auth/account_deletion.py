@@ -20,7 +20,8 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,7 +38,8 @@ async def delete_user(s: AsyncSession, *, user_id: uuid.UUID) -> None:
     """The user row goes (its refresh families and tokens by cascade) and the outbox row
     comes, in the caller's one transaction: no deletion without its delivery."""
     await s.execute(delete(User).where(col(User.id) == user_id))
-    await s.execute(insert(AccountDeletion).values(user_id=user_id))
+    # Two deletions racing (two tabs) both got past the password: one row is enough.
+    await s.execute(insert(AccountDeletion).values(user_id=user_id).on_conflict_do_nothing())
 
 
 async def deleted_within(s: AsyncSession, *, seconds: float) -> Sequence[uuid.UUID]:
