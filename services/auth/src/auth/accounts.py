@@ -119,6 +119,11 @@ class Accounts:
             await store.set_password_hash(s, user_id=user.id, password_hash=new_hash)
             await store.revoke_all_families(s, user_id=user.id)
 
+    async def logout_everywhere(self, user_id: uuid.UUID) -> None:
+        """Every session (refresh family) ends; access tokens live out their exp."""
+        async with self.db.begin() as s:
+            await store.revoke_all_families(s, user_id=user_id)
+
     async def delete(self, user: User, *, password: str, address: str) -> None:
         """The user row goes and its outbox row comes, in one transaction
         (auth.account_deletion); conversations deletes the data when it is delivered."""
