@@ -1,9 +1,12 @@
 // The chat page: signing in and out, and wiring the conversation list to the chat view.
 // The open conversation lives in the address (#/c/<id>) so a reload comes back to it.
 
+import { wireAccountMenu } from "./account.js";
 import * as api from "./api.js";
 import { ChatView } from "./chat.js";
 import { ConversationList, conversationHref } from "./conversations.js";
+import { ACCOUNT_EXPORT_PATH, conversationExportPath, download } from "./download.js";
+import { SearchBox, revealMessage } from "./search.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,6 +17,7 @@ const chat = new ChatView({
   onConversationChanged: refreshConversation,
   onConversationGone: (id) => conversations.remove(id),
 });
+const search = new SearchBox({ onOpen: openSearchHit });
 
 function announce(text) {
   // Clear first so the same words twice are still read out.
@@ -49,6 +53,7 @@ function setAuthMode(mode) {
 function showAuth(message = "") {
   chat.close();
   conversations.reset();
+  search.clear(); // the last user's hits must not outlive their session
   $("app-view").hidden = true;
   $("account").hidden = true;
   $("auth-view").hidden = false;
@@ -122,6 +127,17 @@ async function openConversation(id) {
   const opened = await chat.open(id);
   if (opened) $("composer-input").focus();
   else $("chat-title").focus();
+}
+
+/** A search hit: its conversation (opened unless it is), scrolled to its message. */
+async function openSearchHit(id, messageId) {
+  if (id !== chat.id) {
+    history.pushState(null, "", conversationHref(id)); // no hashchange: opened here
+    await openConversation(id);
+  } else showView("chat");
+  if (messageId && chat.id === id && !(await revealMessage(chat, messageId))) {
+    announce("That message is no longer in this conversation.");
+  }
 }
 
 async function refreshConversation(id) {
@@ -211,6 +227,29 @@ async function onDeleteDialogClosed() {
   }
 }
 
+// ---- downloads ----------------------------------------------------------------------------
+
+async function onDownloadConversation() {
+  if (!chat.id) return;
+  await saveFile($("download-button"), conversationExportPath(chat.id), "conversation.md");
+}
+
+async function onExportAccount() {
+  await saveFile($("export-button"), ACCOUNT_EXPORT_PATH, "chat-export.jsonl");
+}
+
+async function saveFile(button, path, fallbackName) {
+  button.disabled = true;
+  $("chat-error").textContent = "";
+  try {
+    announce(`Downloaded ${await download(path, fallbackName)}.`);
+  } catch (error) {
+    $("chat-error").textContent = `Couldn't download it. ${api.describeError(error)}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---- wiring --------------------------------------------------------------------------------
 
 function onComposerKey(event) {
@@ -228,6 +267,9 @@ function wire() {
     $("auth-email").focus();
   });
   $("logout-button").addEventListener("click", onLogout);
+  wireAccountMenu({ onSignedOut: onLogout });
+  $("export-button").addEventListener("click", onExportAccount);
+  $("download-button").addEventListener("click", onDownloadConversation);
   $("new-conversation").addEventListener("click", onNewConversation);
   $("rename-button").addEventListener("click", startRename);
   $("rename-cancel").addEventListener("click", endRename);

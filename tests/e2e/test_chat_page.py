@@ -6,7 +6,9 @@ Screenshots of the main views are kept in test-artifacts/screenshots/.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -440,3 +442,49 @@ async def test_a_reply_cut_off_by_leaving_the_page_is_marked_interrupted(page: P
         "This reply was cut off before it finished."
     )
     await screenshot(page, "11-interrupted")
+
+
+async def test_a_search_hit_opens_its_conversation_at_the_message(page: Page) -> None:
+    needle = "zq" + uuid.uuid4().hex[:10]
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, f"<i>where</i> is {needle}")
+    await wait_for_reply(page)
+    await start_conversation(page)  # the hit's conversation is no longer the open one
+
+    await page.get_by_label("Search your messages").fill(needle[:8])
+    hit = page.locator("#search-results button.search-hit").filter(has_text="user")
+    await expect(hit.locator("mark")).to_have_text(needle)
+    await expect(page.locator("#search-results i")).to_have_count(0)
+    await screenshot(page, "search-results")
+    await hit.click()
+
+    target = messages(page, "user").filter(has_text=needle)
+    await expect(target).to_have_class(re.compile(r"\bsearch-target\b"))
+    await expect(target).to_be_focused()
+    await expect(target).to_be_in_viewport()
+
+
+async def test_a_conversation_and_the_account_download_as_files(page: Page) -> None:
+    await sign_up(page, new_email())
+    await start_conversation(page)
+    await send(page, "keep this for later")
+    await wait_for_reply(page)
+
+    async with page.expect_download() as conversation_download:
+        await page.get_by_role("button", name="Download", exact=True).click()
+    markdown = await conversation_download.value
+    assert re.fullmatch(r"keep-this-for-later-[0-9a-f-]{36}\.md", markdown.suggested_filename)
+    text = downloaded_text(await markdown.path())
+    assert text.startswith("# keep this for later\n") and "\n## Assistant, " in text
+
+    async with page.expect_download() as account_download:
+        await page.get_by_role("button", name="Download my data").click()
+    lines = await account_download.value
+    assert re.fullmatch(r"chat-export-\d{4}-\d{2}-\d{2}\.jsonl", lines.suggested_filename)
+    records = [json.loads(line) for line in downloaded_text(await lines.path()).splitlines()]
+    assert [r["type"] for r in records] == ["conversation", "message", "message"]
+
+
+def downloaded_text(path: Path) -> str:
+    return path.read_text()

@@ -77,6 +77,18 @@ class AuthApi:
     async def verify(self, token: str) -> httpx.Response:
         return await self.client.get("/verify", headers=_bearer(token))
 
+    async def change_password(self, token: str, current: str, new: str) -> httpx.Response:
+        body = {"current_password": current, "new_password": new}
+        return await self.client.post("/api/auth/password", json=body, headers=_bearer(token))
+
+    async def logout_all(self, token: str) -> httpx.Response:
+        return await self.client.post("/api/auth/logout-all", headers=_bearer(token))
+
+    async def delete_account(self, token: str, password: str) -> httpx.Response:
+        return await self.client.request(
+            "DELETE", "/api/auth/me", json={"password": password}, headers=_bearer(token)
+        )
+
     async def account(self, password: str = PASSWORD) -> Account:
         """A fresh registered user, logged in."""
         email = f"user-{uuid.uuid4().hex[:10]}@example.com"
@@ -120,6 +132,9 @@ def settings(auth_database_url: str, signing_pem: str) -> Settings:
         environment="development",
         database_url=auth_database_url,
         jwt_private_keys=signing_pem,  # pydantic makes it a SecretStr
+        # Nothing listens there: deletions stay undelivered (test_account_deletion.py
+        # delivers them to a fake of its own).
+        conversations_grpc_target="127.0.0.1:9",
         **CHEAP_HASHING,  # type: ignore[arg-type]
     )
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from chat_common import health
 from chat_common.logs import configure_logging
 from chat_common.settings import ServiceSettings
+from chat_common.tracing import setup_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -50,11 +51,23 @@ def serve(service: str, load_settings: Callable[[], S], make_app: Callable[[S], 
         settings = load_settings()
     except ValidationError as exc:
         sys.exit(f"{service}: invalid settings: {explain(exc)}")
-    configure_logging(service, settings.log_level, access_log=settings.access_log)
+    configure_logging(
+        service,
+        settings.log_level,
+        access_log=settings.access_log,
+        log_format=settings.log_format,
+    )
     try:
         app = make_app(settings)
     except StartupError as exc:
         sys.exit(f"{service}: {exc}")
+    # Before the server starts: the app's lifespan then opens traced pools and channels.
+    setup_tracing(
+        service,
+        app,
+        endpoint=settings.otel_exporter_otlp_endpoint,
+        service_name=settings.otel_service_name,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,

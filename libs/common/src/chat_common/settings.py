@@ -24,8 +24,17 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     # The gateway logs every request; a service's own access log is off unless asked for.
     access_log: bool = False
+    # `text`: one readable line per record; `json`: one JSON object per line (chat_common.logs).
+    log_format: Literal["text", "json"] = "text"
+    # Prometheus metrics at GET /metrics on the service's own port (chat_common.metrics).
+    metrics_enabled: bool = True
     # On SIGTERM, how long requests in flight (a streaming reply) may take to finish.
     shutdown_grace_seconds: float = Field(25.0, ge=0)
+    # OpenTelemetry traces (chat_common.tracing): exported over OTLP/HTTP to this base URL
+    # (e.g. http://collector:4318); unset, nothing is traced.
+    otel_exporter_otlp_endpoint: str | None = None
+    # The service name spans carry; unset, the service's own name.
+    otel_service_name: str | None = None
 
 
 class TokenSettings(ServiceSettings):

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
+from chat_common.metrics import install_metrics
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
@@ -77,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messages_router)
     app.include_router(chatkit_router)
     install_error_handlers(app)
+    install_metrics(app, enabled=settings.metrics_enabled)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -36,6 +36,7 @@ from agent.background import shielded, spawn
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
 from agent.history import model_messages
+from agent.metrics import Protocol, TurnMetrics
 from agent.model import Finish, ModelClient, ModelError, ModelEvent, TextDelta, ToolCall, Usage
 from agent.reply_writer import ReplyWriter
 from agent.settings import Settings
@@ -103,6 +104,8 @@ class TurnPipeline:
         self.heartbeat_seconds = settings.reply_heartbeat_seconds
         self.max_tool_rounds = settings.max_tool_rounds if tools else 0
         self.replay_wait_seconds = settings.replay_wait_seconds
+        self.metrics_enabled = settings.metrics_enabled
+        self.model_name = settings.openai_model  # a bounded label: the one configured
 
     async def start_turn(
         self,
@@ -149,10 +152,12 @@ class TurnPipeline:
         assistant: pb.Message,
         *,
         history: Sequence[pb.Message] | None = None,
+        protocol: Protocol = "rest",
     ) -> ReplyStream:
         """The model's reply into the stored `assistant` message, as events. `history`:
-        the stored messages before `assistant` if already loaded (StartTurn's)."""
-        return ReplyStream(self, ctx, assistant, history)
+        the stored messages before `assistant` if already loaded (StartTurn's);
+        `protocol`: the door the turn came through, for metrics."""
+        return ReplyStream(self, ctx, assistant, history, protocol)
 
     def writer(self, ctx: RequestContext, message: pb.Message) -> ReplyWriter:
         return ReplyWriter(self.conversations, ctx.user_id, message, self.flush_seconds)
@@ -219,8 +224,12 @@ class ReplyStream:
         ctx: RequestContext,
         assistant: pb.Message,
         history: Sequence[pb.Message] | None,
+        protocol: Protocol = "rest",
     ) -> None:
         self._pipeline = pipeline
+        self._metrics = TurnMetrics(
+            protocol=protocol, model=pipeline.model_name, enabled=pipeline.metrics_enabled
+        )
         self._ctx = ctx
         self._writer = ReplyWriter(
             pipeline.conversations, ctx.user_id, assistant, pipeline.flush_seconds
@@ -245,13 +254,17 @@ class ReplyStream:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._events.aclose()
-        # A stream closed before it started ran none of its own cleanup.
-        if not self._writer.finished:
-            await self._writer.finish("interrupted")
+        try:
+            await self._events.aclose()
+            # A stream closed before it started ran none of its own cleanup.
+            if not self._writer.finished:
+                await self._writer.finish("interrupted")
+        finally:
+            self._metrics.finished(self._writer.message.status)
 
     async def _run(self) -> AsyncGenerator[ReplyEvent, None]:
         heartbeat = spawn(self._heartbeat())
+        self._metrics.stream_opened()
         try:
             async for event in self._rounds():
                 yield event
@@ -288,6 +301,7 @@ class ReplyStream:
                             if isinstance(event, TextDelta):
                                 yield ReplyDelta(event.text)
                 except ModelError as exc:
+                    self._metrics.model_error(exc)
                     log.warning("reply %s failed: %s", writer.message.id, exc.detail)
                     yield ReplyDone(await writer.finish("failed"), exc)
                     return
@@ -316,10 +330,13 @@ class ReplyStream:
     def _take(self, event: ModelEvent, calls: list[ToolCall]) -> None:
         if isinstance(event, TextDelta):
             self._writer.add(event.text)
+            if self._metrics.waiting_first_token:
+                self._metrics.first_token()
         elif isinstance(event, ToolCall):
             calls.append(event)
         elif isinstance(event, Usage):
             self._writer.usage = event
+            self._metrics.usage(event)
         elif isinstance(event, Finish) and event.reason == "length":
             log.info("reply %s cut at the output token limit", self._writer.message.id)
 

@@ -14,9 +14,11 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import store
+from auth.account_deletion import DeletedUsers
 from auth.accounts import Accounts
 from auth.clients import ServiceClients, ServiceTokenIssuer
 from auth.db import Sessions
+from auth.deletion_courier import DeletionCourier
 from auth.keys import KeyRing
 from auth.models import User
 from auth.settings import Settings
@@ -35,6 +37,8 @@ class AuthState:
     clients: ServiceClients
     service_tokens: ServiceTokenIssuer
     proxies: TrustedProxies
+    deleted_users: DeletedUsers  # what `/verify` refuses at once
+    courier: DeletionCourier  # tells conversations to delete a deleted account's data
 
 
 STATE: AppState[AuthState] = AppState("auth")

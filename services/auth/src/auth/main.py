@@ -11,17 +11,22 @@ from chat_common.api_docs import docs_urls
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
+from chat_common.metrics import collecting, install_metrics
 from chat_common.tokens import CachingVerifier, TokenVerifier
 from fastapi import FastAPI
 
+from auth.account_deletion import DeletedUsers, purge_delivered
 from auth.accounts import Accounts, LoginThrottle
+from auth.api.account import router as account_router
 from auth.api.internal import router as internal_router
 from auth.api.routes import router
 from auth.api.verify import VerifyRoute
 from auth.clients import ServiceClients, ServiceTokenIssuer
-from auth.db import make_engine, make_sessions, ping
+from auth.db import Sessions, make_engine, make_sessions, ping
+from auth.deletion_courier import CLIENT_ID, PURGE_ACCOUNTS_SCOPE, DeletionCourier
 from auth.deps import STATE, AuthState
 from auth.keys import KeyRing, load_key_ring
+from auth.metrics import VerifyCacheCollector
 from auth.passwords import Passwords
 from auth.settings import Settings, get_settings
 from auth.store import purge_expired
@@ -53,6 +58,26 @@ def login_throttle(settings: Settings) -> LoginThrottle:
     )
 
 
+def deleted_users(settings: Settings) -> DeletedUsers:
+    # A token of a deleted user can be unexpired for its lifetime plus the verifiers' leeway.
+    return DeletedUsers(
+        horizon_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds,
+        refresh_seconds=settings.deleted_users_refresh_seconds,
+    )
+
+
+def deletion_courier(
+    settings: Settings, db: Sessions, issuer: ServiceTokenIssuer
+) -> DeletionCourier:
+    return DeletionCourier(
+        db,
+        target=settings.conversations_grpc_target,
+        service_token=lambda: issuer.token(client_id=CLIENT_ID, scope=PURGE_ACCOUNTS_SCOPE),
+        retry_seconds=settings.account_deletion_retry_seconds,
+        retry_max_seconds=settings.account_deletion_retry_max_seconds,
+    )
+
+
 async def _purge_forever(state: AuthState) -> None:
     while True:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
@@ -61,6 +86,7 @@ async def _purge_forever(state: AuthState) -> None:
                 await purge_expired(
                     s, failure_window_seconds=state.settings.login_failure_window_seconds
                 )
+                await purge_delivered(s, older_than_seconds=state.deleted_users.horizon_seconds)
         except Exception:
             log.exception("purging expired rows failed; will retry")
 
@@ -70,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     keys = load_key_ring(settings)
     verifier = own_token_verifier(settings, keys)
+    deleted = deleted_users(settings)
+    # `/verify`'s: tokens that verified once are reused until their exp (at most 60 s):
+    # one turn's requests repeat the same token.
+    verify_cache = CachingVerifier(verifier, ttl=60.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = make_sessions(engine)
         # Computing the dummy hash costs one full hash: keep it off the event loop.
         passwords = await asyncio.to_thread(Passwords.from_settings, settings)
+        service_tokens = ServiceTokenIssuer.from_settings(settings, keys)
         state = AuthState(
             settings=settings,
             keys=keys,
@@ -91,30 +122,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 reuse_grace_seconds=settings.refresh_reuse_grace_seconds,
             ),
             clients=ServiceClients.from_settings(settings),
-            service_tokens=ServiceTokenIssuer.from_settings(settings, keys),
+            service_tokens=service_tokens,
             proxies=settings.proxies,
+            deleted_users=deleted,
+            courier=deletion_courier(settings, db, service_tokens),
         )
         STATE.put(app, state)
-        purger = asyncio.create_task(_purge_forever(state))
+        background = [
+            asyncio.create_task(_purge_forever(state)),
+            asyncio.create_task(deleted.refresh_forever(db)),
+            asyncio.create_task(state.courier.run_forever()),
+        ]
         log.info("auth ready; signing with kid %s (%s)", keys.signing_key.kid, len(keys.keys))
         try:
-            yield
+            with collecting(VerifyCacheCollector(verify_cache)):
+                yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await engine.dispose()
 
     app = FastAPI(
         title="auth", version="0.1.0", lifespan=lifespan, **docs_urls(settings.environment)
     )
     app.add_middleware(RequestIdMiddleware)
-    # Added last, so outermost: `/verify` is answered before the request id, routing and
-    # dependency layers (it echoes the request id itself). Tokens that verified once are
-    # reused until their exp (at most 60 s): one turn's requests repeat the same token.
-    app.add_middleware(VerifyRoute, verifier=CachingVerifier(verifier, ttl=60.0))
+    install_metrics(app, enabled=settings.metrics_enabled)
+    # Added last, so outermost: `/verify` is answered before the request id, metrics,
+    # routing and dependency layers (it echoes the request id itself).
+    # Tokens of deleted accounts are refused at once, from memory (auth.account_deletion).
+    app.add_middleware(VerifyRoute, verifier=verify_cache, deleted_users=deleted)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(account_router)
     app.include_router(internal_router)
 
     async def ready() -> None:

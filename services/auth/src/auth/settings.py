@@ -59,6 +59,15 @@ class Settings(ServiceSettings):
     service_token_audience: str = Field("chat-internal", min_length=1)
     service_token_ttl_seconds: int = Field(900, ge=30, le=3600)
 
+    # Account deletion: conversations deletes the data, told over gRPC by a background
+    # courier that retries after ACCOUNT_DELETION_RETRY_SECONDS, doubling up to the max.
+    conversations_grpc_target: str = Field("127.0.0.1:50051", min_length=1)
+    account_deletion_retry_seconds: float = Field(1.0, gt=0, le=3600)
+    account_deletion_retry_max_seconds: float = Field(60.0, gt=0, le=86400)
+    # How often each replica re-reads the deleted accounts `/verify` refuses (a deletion
+    # made on another replica is refused within this time; on this one at once).
+    deleted_users_refresh_seconds: float = Field(0.5, gt=0, le=1.0)
+
     # argon2id cost; the defaults are OWASP's first recommendation (m=19 MiB, t=2, p=1).
     # Raise them freely: existing hashes are upgraded at the next successful login.
     password_hash_time_cost: int = Field(2, ge=1, le=20)

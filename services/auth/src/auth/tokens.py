@@ -22,6 +22,7 @@ from chat_common.tokens import ACCESS_TOKEN_TYPE
 from auth import store
 from auth.db import Sessions
 from auth.keys import KeyRing
+from auth.metrics import REUSE_DETECTIONS
 from auth.models import TokenPair
 from auth.settings import Settings
 
@@ -147,6 +148,7 @@ class Tokens:
                 # has been used in turn, a replay is no race: it is a stolen token.
                 return
             if await store.revoke_family(s, family_id=used.family_id):
+                REUSE_DETECTIONS.inc()
                 log.warning("refresh token replayed: revoked family %s", used.family_id)
 
     async def logout(self, refresh_token: str) -> None:

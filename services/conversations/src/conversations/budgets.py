@@ -6,7 +6,10 @@ so the state lives in Postgres:
 
 - a token bucket per user (`send_budgets`): `TURN_RATE_PER_MINUTE` tokens a minute, at
   most `TURN_RATE_BURST` saved up; a turn costs one;
-- at most `MAX_CONCURRENT_TURNS` in-progress replies per user.
+- at most `MAX_CONCURRENT_TURNS` in-progress replies per user;
+- at most `TOKENS_PER_DAY` model tokens (in + out) per user and UTC day, counted from
+  the stored replies of the day (index ix_messages_user_created, migration 0006): a
+  turn starts while the user is under it, so the one that crosses it still ends.
 
 A refused turn raises RateLimited (429 / RESOURCE_EXHAUSTED with Retry-After), stores
 nothing and is charged nothing; a replay of an idempotency key already used is neither
@@ -40,12 +43,17 @@ if TYPE_CHECKING:
 
 # Retry-After for a user at the concurrent-turn cap: a reply usually ends within seconds.
 BUSY_RETRY_AFTER_SECONDS: Final = 3
+# The window of the tokens-per-day quota (it resets at midnight UTC).
+SECONDS_PER_DAY: Final = 86_400
 # Namespace of the two-key advisory locks (class id), so they never meet another lock.
 _LOCK_CLASS: Final = 0x7475726E  # "turn"
 
 # Tokens the user has now: what was left plus the refill since, capped at the burst.
 _REFILLED = """LEAST(CAST(%(burst)s AS double precision), {tokens} + %(per_second)s
   * GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp() - {updated_at})))"""
+
+# The start of today, UTC (a timestamptz).
+_UTC_MIDNIGHT = "(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 
 LOCK_USER = """
 SELECT pg_advisory_xact_lock(CAST(%(lock_class)s AS integer), hashtext(CAST(%(user_id)s AS text)))
@@ -69,11 +77,16 @@ WITH replay AS (
     WHERE m.user_id = %(user_id)s AND m.status = 'in_progress' AND m.role = 'assistant'
     LIMIT %(max_turns)s
   ) running
+), spent AS (
+  SELECT COALESCE(sum(s.input_tokens + s.output_tokens), 0) AS n FROM messages s
+  WHERE %(tokens_per_day)s > 0 AND s.user_id = %(user_id)s AND s.role = 'assistant'
+    AND s.created_at >= {_UTC_MIDNIGHT}
 ), charge AS (
   INSERT INTO send_budgets AS b (user_id, tokens, updated_at)
-  SELECT %(user_id)s, %(burst)s - 1, clock_timestamp() FROM replay, busy
+  SELECT %(user_id)s, %(burst)s - 1, clock_timestamp() FROM replay, busy, spent
   WHERE %(per_second)s > 0 AND NOT replay.hit
     AND (%(max_turns)s = 0 OR busy.n < %(max_turns)s)
+    AND (%(tokens_per_day)s = 0 OR spent.n < %(tokens_per_day)s)
   ON CONFLICT (user_id) DO UPDATE
   SET tokens = {_REFILLED.format(tokens="b.tokens", updated_at="b.updated_at")} - 1,
       updated_at = clock_timestamp()
@@ -84,12 +97,15 @@ SELECT CASE
   WHEN replay.hit THEN NULL
   WHEN %(max_turns)s > 0 AND busy.n >= %(max_turns)s
     THEN turn_refused('busy', %(busy_retry_after)s)
+  WHEN %(tokens_per_day)s > 0 AND spent.n >= %(tokens_per_day)s
+    THEN turn_refused('tokens', CAST(ceil(EXTRACT(EPOCH FROM
+      {_UTC_MIDNIGHT} + interval '1 day' - clock_timestamp())) AS integer))
   WHEN %(per_second)s > 0 AND NOT EXISTS (SELECT 1 FROM charge)
     THEN turn_refused('rate', CAST(ceil((1 - COALESCE((
       SELECT {_REFILLED.format(tokens="s.tokens", updated_at="s.updated_at")}
       FROM send_budgets s WHERE s.user_id = %(user_id)s), 0)) / %(per_second)s) AS integer))
 END
-FROM replay, busy
+FROM replay, busy, spent
 """
 # The SQLSTATE turn_refused raises (its DETAIL: Retry-After in seconds).
 REFUSED_SQLSTATE: Final = "CT429"
@@ -102,6 +118,7 @@ class TurnBudget:
     per_minute: float = 0.0
     burst: int = 1
     max_concurrent: int = 0
+    tokens_per_day: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnBudget:
@@ -109,11 +126,12 @@ class TurnBudget:
             per_minute=settings.turn_rate_per_minute,
             burst=settings.turn_rate_burst,
             max_concurrent=settings.max_concurrent_turns,
+            tokens_per_day=settings.tokens_per_day,
         )
 
     @property
     def enabled(self) -> bool:
-        return self.per_minute > 0 or self.max_concurrent > 0
+        return self.per_minute > 0 or self.max_concurrent > 0 or self.tokens_per_day > 0
 
 
 UNLIMITED: Final = TurnBudget()
@@ -135,6 +153,7 @@ async def charge(db: Connection, *, budget: TurnBudget, turn: Mapping[str, Any])
         "burst": budget.burst,
         "per_second": budget.per_minute / 60,
         "busy_retry_after": BUSY_RETRY_AFTER_SECONDS,
+        "tokens_per_day": budget.tokens_per_day,
     }
     await db.execute(LOCK_USER, params)
     await db.execute(CHARGE, params)
@@ -149,9 +168,13 @@ def refusals(budget: TurnBudget) -> Iterator[None]:
         if exc.sqlstate != REFUSED_SQLSTATE:
             raise
         retry_after = int(exc.diag.message_detail or 1)
-        if exc.diag.message_primary == "busy":
+        reason = exc.diag.message_primary
+        if reason == "busy":
             message = f"at most {budget.max_concurrent} replies at a time; wait for one to end"
             policy = f'"concurrent";q={budget.max_concurrent}'
+        elif reason == "tokens":
+            message = f"today's {budget.tokens_per_day} model tokens are spent; try again tomorrow"
+            policy = f'"tokens";q={budget.tokens_per_day};w={SECONDS_PER_DAY}'
         else:
             message = "too many messages; slow down"
             refill = math.ceil(budget.burst * 60 / budget.per_minute)

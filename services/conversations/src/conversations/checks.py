@@ -61,6 +61,19 @@ def valid_tokens(count: int) -> int:
     return count
 
 
+# Longest model name stored with a reply's usage (real ones are tens of characters).
+MODEL_MAX_CHARS: Final = 200
+
+
+def valid_model(model: str | None) -> str | None:
+    """A model name to store ("" and None: unknown, nothing stored)."""
+    if not model:
+        return None
+    if len(model) > MODEL_MAX_CHARS or "\x00" in model:
+        raise InvalidInput(f"model: at most {MODEL_MAX_CHARS} characters, no NUL")
+    return model
+
+
 def valid_json(value: str | None, kind: type, name: str, *, max_bytes: int) -> str | None:
     """The JSON text to store ("" and None mean none), checked to be a `kind` value of at
     most `max_bytes` UTF-8 bytes with no NUL in it."""

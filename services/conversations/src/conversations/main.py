@@ -1,5 +1,5 @@
 """`create_app()`: the REST app, whose lifespan also runs the gRPC server (one process)
-and the stale reply sweeper."""
+and the maintenance tasks (stale reply sweeper, retention purge)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ from chat_common.api_docs import docs_urls
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
+from chat_common.metrics import collecting, install_metrics
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
 from conversations import db
+from conversations.api import export as export_api
 from conversations.api.routes import router
+from conversations.api.search import router as search_router
+from conversations.api.usage import router as usage_router
 from conversations.deps import STATE, ConversationsState
 from conversations.grpc.server import GrpcServer
+from conversations.metrics import PoolCollector
+from conversations.retention import purge_periodically
 from conversations.settings import Settings, get_settings
 from conversations.sweeper import sweep_stale_replies
 
@@ -35,20 +41,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
             STATE.put(app, ConversationsState(settings=settings, pool=pool, verifier=verifier))
             await grpc_server.start()
-            sweeper = asyncio.create_task(
-                sweep_stale_replies(
-                    pool,
-                    interval=settings.stale_reply_sweep_seconds,
-                    stale_seconds=settings.stale_reply_seconds,
+            maintenance = [
+                asyncio.create_task(
+                    sweep_stale_replies(
+                        pool,
+                        interval=settings.stale_reply_sweep_seconds,
+                        stale_seconds=settings.stale_reply_seconds,
+                    ),
+                    name="stale-reply-sweeper",
                 ),
-                name="stale-reply-sweeper",
-            )
+                asyncio.create_task(purge_periodically(pool, settings), name="retention-purge"),
+            ]
             try:
-                yield
+                with collecting(PoolCollector(pool)):
+                    yield
             finally:
-                sweeper.cancel()
-                with suppress(asyncio.CancelledError):
-                    await sweeper
+                for task in maintenance:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
                 await grpc_server.stop()
         finally:
             await pool.close()
@@ -61,8 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         **docs_urls(settings.environment),  # no /docs or /redoc in production
     )
     app.add_middleware(RequestIdMiddleware)
+    install_metrics(app, enabled=settings.metrics_enabled)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(search_router)
+    app.include_router(usage_router)
+    app.include_router(export_api.router)
     app.include_router(health_router(partial(_ready, app)))
     return app
 

@@ -15,7 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from chat_common.limits import IDEMPOTENCY_KEY_MAX_CHARS
 from pydantic import ConfigDict
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
 Role = Literal["user", "assistant", "tool", "system"]
@@ -23,6 +23,15 @@ Status = Literal["complete", "in_progress", "interrupted", "failed"]
 ROLES: tuple[str, ...] = ("user", "assistant", "tool", "system")
 STATUSES: tuple[str, ...] = ("complete", "in_progress", "interrupted", "failed")
 TITLE_MAX_CHARS = 200
+
+
+def _search_vector(text: str) -> Any:
+    """A generated full-text column (migration 0004, search.py). The configuration is
+    SEARCH_LANGUAGE at migration time; `simple`, the default, is what this mirrors."""
+    expression = f"to_tsvector('simple'::regconfig, {text})"
+    return Field(
+        default=None, sa_column=sa.Column(TSVECTOR, sa.Computed(expression, persisted=True))
+    )
 
 
 def _timestamp(*, nullable: bool = False) -> Any:
@@ -62,6 +71,13 @@ class Conversation(ConversationBase, table=True):
             sa.text("id DESC"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
+        sa.Index("ix_conversations_title_search", "title_vector", postgresql_using="gin"),
+        # The retention purge (retention.py): soft-deleted conversations by deletion time.
+        sa.Index(
+            "ix_conversations_deleted",
+            "deleted_at",
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        ),
     )
 
     id: UUID = Field(primary_key=True)
@@ -71,6 +87,7 @@ class Conversation(ConversationBase, table=True):
     created_at: datetime | None = _timestamp()
     updated_at: datetime | None = _timestamp()
     deleted_at: datetime | None = _timestamp(nullable=True)
+    title_vector: Any = _search_vector("coalesce(title, '')")
 
 
 class ConversationPublic(SQLModel):
@@ -105,6 +122,14 @@ class Message(SQLModel, table=True):
             "user_id",
             postgresql_where=sa.text("status = 'in_progress' AND role = 'assistant'"),
         ),
+        sa.Index("ix_messages_search", "search_vector", postgresql_using="gin"),
+        # One user's replies by time: the usage ledger and the tokens-per-day quota.
+        sa.Index(
+            "ix_messages_user_created",
+            "user_id",
+            "created_at",
+            postgresql_where=sa.text("role = 'assistant'"),
+        ),
         sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
     )
@@ -124,12 +149,15 @@ class Message(SQLModel, table=True):
     payload: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB))
     input_tokens: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     output_tokens: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    # The model a reply's usage is of (the usage ledger); NULL: unknown.
+    model: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX_CHARS)
     # For an assistant reply started by StartTurn: the user message it answers.
     reply_to: UUID | None = Field(default=None)
     created_at: datetime | None = _timestamp()
     # Moved by every update; a reply in progress that stops moving lost its agent.
     updated_at: datetime | None = _timestamp()
+    search_vector: Any = _search_vector("left(content, 100000)")  # see migration 0004
 
 
 class SendBudget(SQLModel, table=True):

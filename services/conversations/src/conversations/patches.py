@@ -33,6 +33,7 @@ class MessagePatch:
     payload_json: str | Unset | None = UNSET
     input_tokens: int | None = None
     output_tokens: int | None = None
+    model: str | None = None  # the model the usage is of (the usage ledger)
 
     @property
     def is_heartbeat(self) -> bool:

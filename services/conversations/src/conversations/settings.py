@@ -31,10 +31,24 @@ class Settings(TokenSettings):
     stale_reply_seconds: float = Field(default=300.0, gt=0)
     # How often each replica looks for such replies.
     stale_reply_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Retention (retention.py): soft-deleted conversations are purged this many days after
+    # their deletion (0: at the next run) …
+    deleted_conversation_retention_days: int = Field(default=30, ge=0, le=36_500)
+    # … and, when > 0, whole conversations idle (no message, no rename) this long are
+    # deleted too; 0 keeps them for ever.
+    message_retention_days: int = Field(default=0, ge=0, le=36_500)
+    # How often one replica (an advisory lock) purges, and the rows per statement.
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    retention_batch_size: int = Field(default=500, ge=1, le=100_000)
     # Per-user turn limits, for REST and ChatKit alike (budgets.py); 0 turns one off.
     turn_rate_per_minute: float = Field(default=30.0, ge=0)
     turn_rate_burst: int = Field(default=10, ge=1)
     max_concurrent_turns: int = Field(default=3, ge=0)
+    # Model tokens (in + out) a user may spend per UTC day (budgets.py); 0: no quota.
+    tokens_per_day: int = Field(default=0, ge=0)
+    # The text search configuration of search queries (search.py); must be the one
+    # `conversations.migrate` built the search columns with (migration 0004).
+    search_language: str = Field(default="simple", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
     @field_validator("database_url")
     @classmethod

@@ -155,7 +155,8 @@ _SAME_FINAL_STATE = """
     AND (NOT %(set_tool_calls)s
          OR CAST(%(tool_calls)s AS jsonb) IS NOT DISTINCT FROM m.tool_calls)
     AND COALESCE(CAST(%(input_tokens)s AS integer) = m.input_tokens, true)
-    AND COALESCE(CAST(%(output_tokens)s AS integer) = m.output_tokens, true)"""
+    AND COALESCE(CAST(%(output_tokens)s AS integer) = m.output_tokens, true)
+    AND COALESCE(CAST(%(model)s AS text) = m.model, true)"""
 
 # `content_ok_for_user` is false when new content breaks the user-authored limits: then
 # only non-user messages match (the caller tells "too long" from "not found" afterwards).
@@ -170,6 +171,7 @@ UPDATE messages AS m SET
   payload = CASE WHEN %(set_payload)s THEN CAST(%(payload)s AS jsonb) ELSE m.payload END,
   input_tokens = COALESCE(CAST(%(input_tokens)s AS integer), m.input_tokens),
   output_tokens = COALESCE(CAST(%(output_tokens)s AS integer), m.output_tokens),
+  model = COALESCE(CAST(%(model)s AS text), m.model),
   updated_at = now()
 FROM conversations c
 WHERE {LIVE_CONV} AND m.conversation_id = c.id AND m.id = %(message_id)s

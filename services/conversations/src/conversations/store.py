@@ -27,6 +27,7 @@ from conversations.checks import (
     encode_cursor,
     valid_idempotency_key,
     valid_json,
+    valid_model,
     valid_status,
     valid_title,
     valid_tokens,
@@ -366,6 +367,7 @@ def _message_changes(patch: MessagePatch, payload_max_bytes: int) -> dict[str, A
         "payload": _json_or_unset(payload, dict, "payload", payload_max_bytes),
         "input_tokens": _tokens_or_none(patch.input_tokens),
         "output_tokens": _tokens_or_none(patch.output_tokens),
+        "model": valid_model(patch.model),
     }
 
 

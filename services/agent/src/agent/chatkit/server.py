@@ -132,7 +132,9 @@ class ChatServer(ChatKitServer[ChatContext]):
         # An item is shown from its first word: a step that only calls tools stays hidden.
         item: AssistantMessageItem | None = None
         # Entered first: whatever fails from here on, the stored reply gets a final state.
-        async with self.store.pipeline.reply(context.auth, reply, history=history) as events:
+        async with self.store.pipeline.reply(
+            context.auth, reply, history=history, protocol="chatkit"
+        ) as events:
             if thread.title is None:
                 await self._take_generated_title(thread, context)
             async for event in events:

@@ -259,6 +259,7 @@ def message_patch(request: pb.UpdateMessageRequest) -> MessagePatch:
         payload_json=_clearable(request, "payload_json"),
         input_tokens=None if usage is None else usage.input_tokens,
         output_tokens=None if usage is None else usage.output_tokens,
+        model=None if usage is None else usage.model,
     )
 
 

@@ -1,0 +1,99 @@
+"""TOKENS_PER_DAY through the gateway, and the usage ledger that counts it: a user who
+spent the day's model tokens gets 429 with Retry-After and the RateLimit headers on
+REST and an error event on ChatKit, and nothing is stored or sent to the model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from chat_testkit.plugin import DatabaseFactory
+from devstack import Ports, Stack, StackConfig
+from devstack.gateway import NO_LIMITS
+
+from tests.conftest import FAST_HASHING, UNLIMITED
+from tests.e2e.test_abuse import chatkit_input, sse_events
+from tests.helpers.gateway import GatewayClient
+
+MODEL = "quota-test-model"
+TOKENS_PER_DAY = 1  # the first turn of the day runs, and spends it
+
+
+@pytest.fixture(scope="module")
+def quota_stack(
+    make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A stack of its own with a tiny tokens-per-day quota (the session stack has none)."""
+    config = StackConfig(
+        database_url=make_database("chat_e2e_quota"),
+        ports=Ports.free(),
+        data_dir=tmp_path_factory.mktemp("quota-stack"),
+        log_dir=tmp_path_factory.mktemp("quota-logs"),
+        gateway_env=NO_LIMITS,
+        auth_rate=UNLIMITED,
+        send_rate=UNLIMITED,
+        chatkit_rate=UNLIMITED,
+        offline_model=True,
+        service_env={
+            "auth": FAST_HASHING,
+            "agent": {"OPENAI_MODEL": MODEL},
+            "conversations": {"TOKENS_PER_DAY": str(TOKENS_PER_DAY)},
+        },
+    )
+    with Stack(config) as running:
+        yield running
+
+
+@pytest.fixture
+async def gateway(quota_stack: Stack) -> AsyncIterator[GatewayClient]:
+    async with GatewayClient(quota_stack.gateway_url) as client:
+        yield client
+
+
+async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
+    gateway: GatewayClient,
+) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    first = await gateway.send(user, conversation["id"], "spend it")
+    assert first.status_code == 201, first.text
+
+    refused = await gateway.send(user, conversation["id"], "one more")
+    assert refused.status_code == 429, refused.text
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 86_400
+    assert refused.headers["ratelimit-policy"] == f'"tokens";q={TOKENS_PER_DAY};w=86400'
+    assert refused.headers["ratelimit"] == f'"tokens";r=0;t={retry_after}'
+
+    add = {
+        "type": "threads.add_user_message",
+        "params": {"thread_id": conversation["id"], "input": chatkit_input("over ChatKit")},
+    }
+    over_chatkit = await gateway.http.post("/chatkit", json=add, headers=user.headers)
+    errors = [e for e in sse_events(over_chatkit) if e["type"] == "error"]
+    assert errors and "try again in" in errors[0]["message"], over_chatkit.text
+
+    stored = await gateway.messages(user, conversation["id"])
+    assert [m["role"] for m in stored] == ["user", "assistant"], "a refused turn stored something"
+
+
+async def test_the_usage_ledger_shows_the_turn_by_day_and_model(gateway: GatewayClient) -> None:
+    user, other = await gateway.sign_up(), await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    assert (await gateway.send(user, conversation["id"], "count me")).status_code == 201
+
+    response = await gateway.http.get("/api/chat/usage", headers=user.headers)
+    assert response.status_code == 200, response.text
+    (row,) = response.json()["items"]
+    assert (row["day"], row["model"], row["turns"]) == (
+        datetime.now(UTC).date().isoformat(),
+        MODEL,
+        1,
+    )
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+
+    theirs = await gateway.http.get("/api/chat/usage", headers=other.headers)
+    assert theirs.json() == {"items": []}
+    bad = await gateway.http.get("/api/chat/usage?from=2026-13-01", headers=user.headers)
+    assert bad.status_code == 422, bad.text

@@ -1,0 +1,176 @@
+"""Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, one turn sent through the gateway with
+a client's W3C `traceparent` arrives at an OTLP/HTTP receiver as spans of that ONE
+trace from every hop: the agent (its HTTP server span and the model call), the gRPC
+call to conversations (client and server) and conversations' Postgres statements.
+
+The receiver is a tiny HTTP server on loopback, started here, decoding what the
+services' exporters POST to /v1/traces."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from chat_testkit.plugin import DatabaseFactory
+from chat_testkit.polling import poll_until
+from chat_testkit.processes import free_port
+from devstack import Ports, Stack, StackConfig
+from devstack.gateway import NO_LIMITS
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+
+from tests.conftest import FAST_HASHING, UNLIMITED
+from tests.helpers.gateway import GatewayClient
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    service: str
+    name: str
+    trace_id: str  # 32 hex digits
+    kind: int
+    attributes: dict[str, str]
+
+
+class OtlpReceiver:
+    """Collects the spans POSTed to http://127.0.0.1:<port>/v1/traces (OTLP/HTTP protobuf)."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReceivedSpan] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                receiver.add(ExportTraceServiceRequest.FromString(body))
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def add(self, request: ExportTraceServiceRequest) -> None:
+        spans = []
+        for resource_spans in request.resource_spans:
+            attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(_received(attributes.get("service.name", ""), span))
+        with self._lock:
+            self.spans.extend(spans)
+
+    def of_trace(self, trace_id: str) -> list[ReceivedSpan]:
+        with self._lock:
+            return [s for s in self.spans if s.trace_id == trace_id]
+
+    def __enter__(self) -> OtlpReceiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _received(service: str, span: PbSpan) -> ReceivedSpan:
+    attributes = {a.key: a.value.string_value for a in span.attributes}
+    return ReceivedSpan(service, span.name, span.trace_id.hex(), span.kind, attributes)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def traced_stack(
+    make_database: DatabaseFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+    receiver: OtlpReceiver,
+) -> Iterator[Stack]:
+    """A stack of its own whose services export traces to the test's receiver."""
+    config = StackConfig(
+        database_url=make_database("chat_e2e_traces"),
+        ports=Ports.free(),
+        data_dir=tmp_path_factory.mktemp("traces-stack"),
+        log_dir=tmp_path_factory.mktemp("traces-logs"),
+        gateway_env=NO_LIMITS,
+        auth_rate=UNLIMITED,
+        send_rate=UNLIMITED,
+        chatkit_rate=UNLIMITED,
+        offline_model=True,
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        service_env={"auth": FAST_HASHING},
+    )
+    with Stack(config) as running:
+        yield running
+
+
+@pytest.fixture
+async def gateway(traced_stack: Stack) -> AsyncIterator[GatewayClient]:
+    async with GatewayClient(traced_stack.gateway_url) as client:
+        yield client
+
+
+def is_postgres(span: ReceivedSpan) -> bool:
+    return "postgresql" in (span.attributes.get("db.system"), span.attributes.get("db.system.name"))
+
+
+SERVER: int = PbSpan.SPAN_KIND_SERVER
+CLIENT: int = PbSpan.SPAN_KIND_CLIENT
+# Each hop of a turn, as a span that must be in its trace.
+HOPS: dict[str, Callable[[ReceivedSpan], bool]] = {
+    "agent HTTP server (from nginx)": lambda s: s.service == "agent" and s.kind == SERVER,
+    "agent model call": lambda s: s.service == "agent" and s.name.startswith("chat "),
+    "agent gRPC client": lambda s: s.service == "agent" and s.kind == CLIENT and "Turn" in s.name,
+    "conversations gRPC server": lambda s: s.service == "conversations" and s.kind == SERVER,
+    "conversations Postgres": lambda s: s.service == "conversations" and is_postgres(s),
+}
+
+
+def missing_hops(spans: list[ReceivedSpan]) -> list[str]:
+    return [hop for hop, seen in HOPS.items() if not any(seen(s) for s in spans)]
+
+
+async def test_one_turn_is_one_trace_from_the_gateway_to_postgres(
+    gateway: GatewayClient, receiver: OtlpReceiver
+) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    sent = await gateway.http.post(
+        f"/api/chat/conversations/{conversation['id']}/messages",
+        json={"content": "trace me"},
+        headers={**user.headers, "traceparent": f"00-{trace_id}-{parent}-01"},
+    )
+    assert sent.status_code == 201, sent.text
+
+    async def spans_of_the_trace() -> list[ReceivedSpan]:
+        return receiver.of_trace(trace_id)
+
+    spans = await poll_until(
+        spans_of_the_trace,
+        lambda spans: not missing_hops(spans),
+        within=15,
+        message=f"a span of every hop ({list(HOPS)}) under the client's trace id",
+    )
+    assert {s.service for s in spans} >= {"agent", "conversations"}
