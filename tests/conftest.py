@@ -14,24 +14,17 @@ from pathlib import Path
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory, starts_processes
-from devstack import Ports, RateLimit, Stack, StackConfig
+from devstack import Ports, Stack, StackConfig
 from devstack.gateway import NO_LIMITS
 
 from tests.helpers.gateway import GatewayClient
+from tests.helpers.stacks import FAST_HASHING, UNLIMITED
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 ALLOWED_ORIGIN = "http://localhost:3000"
 OTHER_ALLOWED_ORIGIN = "https://app.example.com"
-# High enough that no test but the rate-limit ones (own gateway) ever meets a limit.
-UNLIMITED = RateLimit("1000r/s", burst=1000)
 # Conversations' per-user turn limits, off like the gateway's (the abuse tests set them).
 NO_TURN_LIMITS = {"TURN_RATE_PER_MINUTE": "0", "MAX_CONCURRENT_TURNS": "0"}
-# Cheap password hashing: the tests sign up many users on two shared cores.
-FAST_HASHING = {
-    "PASSWORD_HASH_MEMORY_KIB": "1024",
-    "PASSWORD_HASH_TIME_COST": "1",
-    "PASSWORD_HASH_PARALLELISM": "1",
-}
 
 
 def _fresh_log_dir() -> Path:

@@ -18,11 +18,10 @@ import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_testkit.plugin import DatabaseFactory
-from devstack import Ports, Stack, StackConfig
-from devstack.gateway import NO_LIMITS
+from devstack import Stack
 
-from tests.conftest import FAST_HASHING, UNLIMITED
 from tests.helpers.gateway import PASSWORD, GatewayClient
+from tests.helpers.stacks import own_stack
 
 MAX_CHARS = 10_000  # the stack's MESSAGE_MAX_CHARS
 
@@ -212,26 +211,10 @@ def budget_stack(
     make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """A stack of its own with a small per-user turn budget (the session stack has none)."""
-    config = StackConfig(
-        database_url=make_database("chat_e2e_budget"),
-        ports=Ports.free(),
-        data_dir=tmp_path_factory.mktemp("budget-stack"),
-        log_dir=tmp_path_factory.mktemp("budget-logs"),
-        gateway_env=NO_LIMITS,
-        auth_rate=UNLIMITED,
-        send_rate=UNLIMITED,
-        chatkit_rate=UNLIMITED,
-        offline_model=True,
-        service_env={
-            "auth": FAST_HASHING,
-            "conversations": {
-                "TURN_RATE_PER_MINUTE": "6",
-                "TURN_RATE_BURST": "3",
-                "MAX_CONCURRENT_TURNS": "1",
-            },
-        },
-    )
-    with Stack(config) as running:
+    limits = {"TURN_RATE_PER_MINUTE": "6", "TURN_RATE_BURST": "3", "MAX_CONCURRENT_TURNS": "1"}
+    with own_stack(
+        "budget", make_database, tmp_path_factory, service_env={"conversations": limits}
+    ) as running:
         yield running
 
 

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory
-from devstack import Ports, Stack, StackConfig
-from devstack.gateway import NO_LIMITS
+from devstack import Stack
 
-from tests.conftest import FAST_HASHING, UNLIMITED
 from tests.e2e.test_abuse import chatkit_input, sse_events
 from tests.helpers.gateway import GatewayClient
+from tests.helpers.stacks import own_stack
 
 MODEL = "quota-test-model"
 TOKENS_PER_DAY = 1  # the first turn of the day runs, and spends it
@@ -25,23 +24,11 @@ def quota_stack(
     make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """A stack of its own with a tiny tokens-per-day quota (the session stack has none)."""
-    config = StackConfig(
-        database_url=make_database("chat_e2e_quota"),
-        ports=Ports.free(),
-        data_dir=tmp_path_factory.mktemp("quota-stack"),
-        log_dir=tmp_path_factory.mktemp("quota-logs"),
-        gateway_env=NO_LIMITS,
-        auth_rate=UNLIMITED,
-        send_rate=UNLIMITED,
-        chatkit_rate=UNLIMITED,
-        offline_model=True,
-        service_env={
-            "auth": FAST_HASHING,
-            "agent": {"OPENAI_MODEL": MODEL},
-            "conversations": {"TOKENS_PER_DAY": str(TOKENS_PER_DAY)},
-        },
-    )
-    with Stack(config) as running:
+    service_env = {
+        "agent": {"OPENAI_MODEL": MODEL},
+        "conversations": {"TOKENS_PER_DAY": str(TOKENS_PER_DAY)},
+    }
+    with own_stack("quota", make_database, tmp_path_factory, service_env=service_env) as running:
         yield running
 
 

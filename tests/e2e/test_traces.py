@@ -19,16 +19,15 @@ import pytest
 from chat_testkit.plugin import DatabaseFactory
 from chat_testkit.polling import poll_until
 from chat_testkit.processes import free_port
-from devstack import Ports, Stack, StackConfig
-from devstack.gateway import NO_LIMITS
+from devstack import Stack
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
-from tests.conftest import FAST_HASHING, UNLIMITED
 from tests.helpers.gateway import GatewayClient
+from tests.helpers.stacks import own_stack
 
 
 @dataclass(frozen=True)
@@ -108,20 +107,8 @@ def traced_stack(
     receiver: OtlpReceiver,
 ) -> Iterator[Stack]:
     """A stack of its own whose services export traces to the test's receiver."""
-    config = StackConfig(
-        database_url=make_database("chat_e2e_traces"),
-        ports=Ports.free(),
-        data_dir=tmp_path_factory.mktemp("traces-stack"),
-        log_dir=tmp_path_factory.mktemp("traces-logs"),
-        gateway_env=NO_LIMITS,
-        auth_rate=UNLIMITED,
-        send_rate=UNLIMITED,
-        chatkit_rate=UNLIMITED,
-        offline_model=True,
-        env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
-        service_env={"auth": FAST_HASHING},
-    )
-    with Stack(config) as running:
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    with own_stack("traces", make_database, tmp_path_factory, env=env) as running:
         yield running
 
 
