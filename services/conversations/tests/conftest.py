@@ -144,6 +144,14 @@ class Rpc:
         result: pb.Message = await self(user, "AppendMessage", request)
         return result
 
+    async def stored(self, user: User, message: pb.Message) -> pb.Message:
+        """`message` as it is stored now."""
+        request = pb.GetMessageRequest(
+            conversation_id=message.conversation_id, message_id=message.id
+        )
+        result: pb.Message = await self(user, "GetMessage", request)
+        return result
+
     async def history(self, user: User, conversation_id: str, **fields: Any) -> list[pb.Message]:
         request = pb.ListMessagesRequest(conversation_id=conversation_id, **fields)
         response: pb.ListMessagesResponse = await self(user, "ListMessages", request)

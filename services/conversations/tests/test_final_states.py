@@ -40,12 +40,6 @@ async def update(rpc: Rpc, user: User, reply: pb.Message, **fields: Any) -> pb.M
     return result
 
 
-async def stored(rpc: Rpc, user: User, reply: pb.Message) -> pb.Message:
-    request = pb.GetMessageRequest(conversation_id=reply.conversation_id, message_id=reply.id)
-    result: pb.Message = await rpc(user, "GetMessage", request)
-    return result
-
-
 async def age(conn: Conn, message_id: str) -> None:
     await conn.execute(
         "UPDATE messages SET updated_at = now() - interval '10 minutes' WHERE id = %s",
@@ -68,7 +62,7 @@ async def test_a_final_reply_refuses_a_change(
     )
 
     assert await rpc.error(alice, "UpdateMessage", request) == grpc.StatusCode.FAILED_PRECONDITION
-    after = await stored(rpc, alice, reply)
+    after = await rpc.stored(alice, reply)
     assert (after.status, after.content) == (status, "Done.")
 
 
@@ -114,7 +108,7 @@ async def test_a_swept_reply_refuses_its_late_final_write(
     )
 
     assert await rpc.error(alice, "UpdateMessage", request) == grpc.StatusCode.FAILED_PRECONDITION
-    after = await stored(rpc, alice, reply)
+    after = await rpc.stored(alice, reply)
     assert (after.status, after.content) == ("interrupted", "Half")
 
 
@@ -131,8 +125,8 @@ async def test_a_heartbeat_keeps_a_silent_reply_from_the_sweeper(
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
 
     assert (beat.status, beat.content) == ("in_progress", "")
-    assert (await stored(rpc, alice, beating)).status == "in_progress"
-    assert (await stored(rpc, alice, silent)).status == "interrupted"
+    assert (await rpc.stored(alice, beating)).status == "in_progress"
+    assert (await rpc.stored(alice, silent)).status == "interrupted"
 
 
 async def test_a_heartbeat_on_a_final_reply_is_refused(rpc: Rpc, alice: User) -> None:

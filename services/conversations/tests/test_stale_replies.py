@@ -50,12 +50,6 @@ async def write(
     return result
 
 
-async def stored(rpc: Rpc, user: User, reply: pb.Message) -> pb.Message:
-    request = pb.GetMessageRequest(conversation_id=reply.conversation_id, message_id=reply.id)
-    result: pb.Message = await rpc(user, "GetMessage", request)
-    return result
-
-
 async def started_reply(rpc: Rpc, user: User, text: str = "") -> pb.Message:
     conv = await rpc.conversation(user)
     reply = (await rpc.turn(user, conv.id, "hi")).assistant_message
@@ -70,7 +64,7 @@ async def test_a_stale_reply_becomes_interrupted_with_its_text_kept(
 
     assert await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS) >= 1
 
-    after = await stored(rpc, alice, reply)
+    after = await rpc.stored(alice, reply)
     assert (after.status, after.content) == ("interrupted", "Half a rep")
 
 
@@ -82,7 +76,7 @@ async def test_a_reply_written_recently_is_left_in_progress(
 
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
 
-    assert (await stored(rpc, alice, reply)).status == "in_progress"
+    assert (await rpc.stored(alice, reply)).status == "in_progress"
 
 
 async def test_finished_replies_keep_their_status_however_old(
@@ -97,7 +91,7 @@ async def test_finished_replies_keep_their_status_however_old(
 
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
 
-    after = [(await stored(rpc, alice, r)).status for r in replies]
+    after = [(await rpc.stored(alice, r)).status for r in replies]
     assert after == ["complete", "failed", "interrupted"]
 
 
@@ -116,7 +110,7 @@ async def test_an_update_moves_updated_at(rpc: Rpc, alice: User, conn: Conn) -> 
 
 async def wait_for_status(rpc: Rpc, user: User, reply: pb.Message, status: str) -> pb.Message:
     return await poll_until(
-        lambda: stored(rpc, user, reply),
+        lambda: rpc.stored(user, reply),
         lambda current: current.status == status,
         interval=0.1,
         message=f"the reply never became {status}",
