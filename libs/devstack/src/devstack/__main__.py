@@ -41,6 +41,14 @@ def _stop_when_orphaned() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _replicas(name: str) -> int:
+    """AGENT_REPLICAS=2 make run: how many of a service to start (default 1)."""
+    value = os.environ.get(name, "").strip() or "1"
+    if not value.isdigit() or not 1 <= int(value) <= 16:
+        raise ValueError(f"{name}={value!r}: expected a whole number from 1 to 16")
+    return int(value)
+
+
 def _busy_ports(config: StackConfig) -> list[str]:
     ports = config.ports
     wanted = {"gateway": ports.gateway}
@@ -69,7 +77,16 @@ def _banner(stack: Stack) -> str:
 
 
 def main() -> int:
-    config = StackConfig(database_url=os.environ.get("DATABASE_URL") or None, echo=True)
+    try:
+        config = StackConfig(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            echo=True,
+            agent_replicas=_replicas("AGENT_REPLICAS"),
+            conversations_replicas=_replicas("CONVERSATIONS_REPLICAS"),
+        )
+    except ValueError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return 1
     try:
         nginx_binary()
     except RuntimeError:

@@ -71,7 +71,10 @@ class StackConfig:
     model_tokens_per_second: float = 0.0
     # Start the offline model and point the agent at it; None: when OPENAI_API_KEY is unset.
     offline_model: bool | None = None
+    # Replicas (`make run`: AGENT_REPLICAS, CONVERSATIONS_REPLICAS): each its own process
+    # and ports, all behind nginx (and, for conversations, behind the agent's gRPC target).
     agent_replicas: int = 1
+    conversations_replicas: int = 1
     gateway_workers: str = "2"
     environment: str = "development"
     log_level: str = "INFO"

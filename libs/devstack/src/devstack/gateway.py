@@ -168,7 +168,7 @@ class GatewaySettings:
 
     port: int
     auth: str
-    conversations: str
+    conversations: str | tuple[str, ...]  # host:port of each replica
     agents: tuple[str, ...]
     static_root: Path
     settings: Mapping[str, str]
@@ -181,14 +181,19 @@ class GatewaySettings:
             **derived_values(self.settings),
             "GATEWAY_PORT": f"{self.host}:{self.port}",
             "AUTH_UPSTREAM": self.auth,
-            "CONVERSATIONS_UPSTREAM": self.conversations,
             # Several replicas: the template's `server ${AGENT_UPSTREAM};` takes more servers.
-            "AGENT_UPSTREAM": "; server ".join(self.agents),
+            "CONVERSATIONS_UPSTREAM": _servers(self.conversations),
+            "AGENT_UPSTREAM": _servers(self.agents),
             "STATIC_ROOT": str(self.static_root.resolve()),
             "NGINX_WORKER_PROCESSES": self.worker_processes,
             "NGINX_PID_FILE": str(workdir / "nginx.pid"),
             "NGINX_TEMP_DIR": str(workdir / "tmp"),
         }
+
+
+def _servers(addresses: str | tuple[str, ...]) -> str:
+    """An upstream placeholder's value: `a; server b; server c` for several replicas."""
+    return addresses if isinstance(addresses, str) else "; server ".join(addresses)
 
 
 def _global_directives() -> str:

@@ -60,7 +60,7 @@ def _auth_env(stack: Stack, port: int) -> dict[str, str]:
 def _conversations_env(stack: Stack, port: int) -> dict[str, str]:
     return {
         "PORT": str(port),
-        "GRPC_PORT": str(stack.config.ports.conversations_grpc),
+        "GRPC_PORT": str(stack.grpc_port_of("conversations", port)),
         "AUTH_JWKS_URL": stack.jwks_url,
     }
 
@@ -93,6 +93,10 @@ def _agent_replicas(config: StackConfig) -> int:
     return config.agent_replicas
 
 
+def _conversations_replicas(config: StackConfig) -> int:
+    return config.conversations_replicas
+
+
 CATALOGUE: tuple[ServiceSpec, ...] = (
     ServiceSpec("auth", "auth", "auth", "/readyz", _auth_env, migrate="auth.migrate"),
     ServiceSpec(
@@ -103,6 +107,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         _conversations_env,
         migrate="conversations.migrate",
         grpc_port_field="conversations_grpc",
+        replicas=_conversations_replicas,
     ),
     ServiceSpec(
         "offline-model",

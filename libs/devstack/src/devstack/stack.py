@@ -40,6 +40,7 @@ class Stack:
         self.processes: dict[str, ManagedProcess] = {}
         self.database_url = ""
         self.replica_ports = {spec.name: self._replica_ports(spec) for spec in CATALOGUE}
+        self.replica_grpc_ports = {spec.name: self._replica_grpc_ports(spec) for spec in CATALOGUE}
 
     # ---- where things are
     @property
@@ -60,7 +61,18 @@ class Stack:
 
     @property
     def conversations_grpc_target(self) -> str:
-        return f"{LOCALHOST}:{self.config.ports.conversations_grpc}"
+        """One replica: host:port. Several: gRPC's static address list, which the agent's
+        round_robin channel spreads calls over and reconnects to one by one (no proxy in
+        between to fail or restart, as on Kubernetes with a headless Service)."""
+        ports = self.replica_grpc_ports["conversations"]
+        if len(ports) == 1:
+            return f"{LOCALHOST}:{ports[0]}"
+        return "ipv4:" + ",".join(f"{LOCALHOST}:{port}" for port in ports)
+
+    def grpc_port_of(self, service: str, http_port: int) -> int:
+        """The gRPC port of the replica of `service` listening on `http_port`."""
+        replica = self.replica_ports[service].index(http_port)
+        return self.replica_grpc_ports[service][replica]
 
     @property
     def agent_ports(self) -> list[int]:
@@ -125,6 +137,12 @@ class Stack:
         if count == 0:
             return []
         return [spec.port(self.config.ports)] + [free_port() for _ in range(count - 1)]
+
+    def _replica_grpc_ports(self, spec: ServiceSpec) -> list[int]:
+        first = spec.grpc_port(self.config.ports)
+        if first is None or not (count := len(self.replica_ports[spec.name])):
+            return []
+        return [first] + [free_port() for _ in range(count - 1)]
 
     def _replicas(self) -> list[tuple[ServiceSpec, int]]:
         """Every service process of this stack, in start order (catalogue order)."""
@@ -258,7 +276,9 @@ class Stack:
         return GatewaySettings(
             port=ports.gateway,
             auth=f"{LOCALHOST}:{ports.auth}",
-            conversations=f"{LOCALHOST}:{ports.conversations}",
+            conversations=tuple(
+                f"{LOCALHOST}:{port}" for port in self.replica_ports["conversations"]
+            ),
             agents=tuple(f"{LOCALHOST}:{port}" for port in self.agent_ports),
             static_root=cfg.repo_root / "gateway" / "static",
             settings=cfg.gateway_settings(),
