@@ -246,3 +246,59 @@ class DeleteAccountDataResponse(_message.Message):
     conversations_deleted: int
     messages_deleted: int
     def __init__(self, conversations_deleted: _Optional[int] = ..., messages_deleted: _Optional[int] = ...) -> None: ...
+
+class Attachment(_message.Message):
+    __slots__ = ("id", "name", "mime_type", "size", "conversation_id", "state", "content", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    mime_type: str
+    size: int
+    conversation_id: str
+    state: str
+    content: bytes
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size: _Optional[int] = ..., conversation_id: _Optional[str] = ..., state: _Optional[str] = ..., content: _Optional[bytes] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateAttachmentRequest(_message.Message):
+    __slots__ = ("name", "mime_type", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mime_type: str
+    size: int
+    def __init__(self, name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetAttachmentRequest(_message.Message):
+    __slots__ = ("attachment_id", "with_content")
+    ATTACHMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    attachment_id: str
+    with_content: bool
+    def __init__(self, attachment_id: _Optional[str] = ..., with_content: _Optional[bool] = ...) -> None: ...
+
+class BindAttachmentRequest(_message.Message):
+    __slots__ = ("attachment_id", "conversation_id")
+    ATTACHMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    attachment_id: str
+    conversation_id: str
+    def __init__(self, attachment_id: _Optional[str] = ..., conversation_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAttachmentRequest(_message.Message):
+    __slots__ = ("attachment_id",)
+    ATTACHMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    attachment_id: str
+    def __init__(self, attachment_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAttachmentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

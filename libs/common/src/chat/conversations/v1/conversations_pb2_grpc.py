@@ -99,6 +99,26 @@ class ConversationsServiceStub:
                 request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.SerializeToString,
                 response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.FromString,
                 _registered_method=True)
+        self.CreateAttachment = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/CreateAttachment',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.CreateAttachmentRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/GetAttachment',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.BindAttachment = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/BindAttachment',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.BindAttachmentRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.DeleteAttachment = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/DeleteAttachment',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServiceServicer:
@@ -206,6 +226,38 @@ class ConversationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAttachment(self, request, context):
+        """Attachments (ChatKit's two-phase upload; the bytes arrive over REST,
+        PUT /api/chat/attachments/{id}/content). CreateAttachment registers a pending
+        file of the caller after checking the declared type and size (INVALID_ARGUMENT
+        otherwise); GetAttachment reads one of the caller's (NOT_FOUND for another
+        user's, or one whose conversation is deleted), with its bytes when asked;
+        BindAttachment ties an uploaded one to the conversation it is sent in
+        (FAILED_PRECONDITION before its upload, NOT_FOUND if already sent elsewhere);
+        DeleteAttachment removes one not yet sent (idempotent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BindAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -273,6 +325,26 @@ def add_ConversationsServiceServicer_to_server(servicer, server):
                     servicer.DeleteAccountData,
                     request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.FromString,
                     response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.SerializeToString,
+            ),
+            'CreateAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAttachment,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.CreateAttachmentRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.SerializeToString,
+            ),
+            'BindAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.BindAttachment,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.BindAttachmentRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.SerializeToString,
+            ),
+            'DeleteAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAttachment,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -626,6 +698,114 @@ class ConversationsService:
             '/chat.conversations.v1.ConversationsService/DeleteAccountData',
             chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataRequest.SerializeToString,
             chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAccountDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/CreateAttachment',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.CreateAttachmentRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/GetAttachment',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.GetAttachmentRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BindAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/BindAttachment',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.BindAttachmentRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/DeleteAttachment',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

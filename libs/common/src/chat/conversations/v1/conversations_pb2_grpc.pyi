@@ -87,6 +87,19 @@ class ConversationsServiceStub:
     service identity only (scope conversations:purge-accounts, no x-acting-user).
     Idempotent: a repeat deletes nothing more and succeeds.
     """
+    CreateAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.CreateAttachmentRequest, _conversations_pb2.Attachment]
+    """Attachments (ChatKit's two-phase upload; the bytes arrive over REST,
+    PUT /api/chat/attachments/{id}/content). CreateAttachment registers a pending
+    file of the caller after checking the declared type and size (INVALID_ARGUMENT
+    otherwise); GetAttachment reads one of the caller's (NOT_FOUND for another
+    user's, or one whose conversation is deleted), with its bytes when asked;
+    BindAttachment ties an uploaded one to the conversation it is sent in
+    (FAILED_PRECONDITION before its upload, NOT_FOUND if already sent elsewhere);
+    DeleteAttachment removes one not yet sent (idempotent).
+    """
+    GetAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.GetAttachmentRequest, _conversations_pb2.Attachment]
+    BindAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.BindAttachmentRequest, _conversations_pb2.Attachment]
+    DeleteAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAttachmentRequest, _conversations_pb2.DeleteAttachmentResponse]
 
 @_typing.type_check_only
 class ConversationsServiceAsyncStub(ConversationsServiceStub):
@@ -134,6 +147,19 @@ class ConversationsServiceAsyncStub(ConversationsServiceStub):
     service identity only (scope conversations:purge-accounts, no x-acting-user).
     Idempotent: a repeat deletes nothing more and succeeds.
     """
+    CreateAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.CreateAttachmentRequest, _conversations_pb2.Attachment]  # type: ignore[assignment]
+    """Attachments (ChatKit's two-phase upload; the bytes arrive over REST,
+    PUT /api/chat/attachments/{id}/content). CreateAttachment registers a pending
+    file of the caller after checking the declared type and size (INVALID_ARGUMENT
+    otherwise); GetAttachment reads one of the caller's (NOT_FOUND for another
+    user's, or one whose conversation is deleted), with its bytes when asked;
+    BindAttachment ties an uploaded one to the conversation it is sent in
+    (FAILED_PRECONDITION before its upload, NOT_FOUND if already sent elsewhere);
+    DeleteAttachment removes one not yet sent (idempotent).
+    """
+    GetAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.GetAttachmentRequest, _conversations_pb2.Attachment]  # type: ignore[assignment]
+    BindAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.BindAttachmentRequest, _conversations_pb2.Attachment]  # type: ignore[assignment]
+    DeleteAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAttachmentRequest, _conversations_pb2.DeleteAttachmentResponse]  # type: ignore[assignment]
 
 class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -256,5 +282,42 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
         service identity only (scope conversations:purge-accounts, no x-acting-user).
         Idempotent: a repeat deletes nothing more and succeeds.
         """
+
+    @_abc_1.abstractmethod
+    def CreateAttachment(
+        self,
+        request: _conversations_pb2.CreateAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.Attachment, _abc.Awaitable[_conversations_pb2.Attachment]]:
+        """Attachments (ChatKit's two-phase upload; the bytes arrive over REST,
+        PUT /api/chat/attachments/{id}/content). CreateAttachment registers a pending
+        file of the caller after checking the declared type and size (INVALID_ARGUMENT
+        otherwise); GetAttachment reads one of the caller's (NOT_FOUND for another
+        user's, or one whose conversation is deleted), with its bytes when asked;
+        BindAttachment ties an uploaded one to the conversation it is sent in
+        (FAILED_PRECONDITION before its upload, NOT_FOUND if already sent elsewhere);
+        DeleteAttachment removes one not yet sent (idempotent).
+        """
+
+    @_abc_1.abstractmethod
+    def GetAttachment(
+        self,
+        request: _conversations_pb2.GetAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.Attachment, _abc.Awaitable[_conversations_pb2.Attachment]]: ...
+
+    @_abc_1.abstractmethod
+    def BindAttachment(
+        self,
+        request: _conversations_pb2.BindAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.Attachment, _abc.Awaitable[_conversations_pb2.Attachment]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteAttachment(
+        self,
+        request: _conversations_pb2.DeleteAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.DeleteAttachmentResponse, _abc.Awaitable[_conversations_pb2.DeleteAttachmentResponse]]: ...
 
 def add_ConversationsServiceServicer_to_server(servicer: ConversationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
