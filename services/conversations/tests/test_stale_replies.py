@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
@@ -128,8 +129,7 @@ async def test_the_service_process_sweeps_stale_replies_on_its_own(
         "PORT": str(port),
         "GRPC_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
-        "STALE_REPLY_SECONDS": "60",
-        "STALE_REPLY_SWEEP_SECONDS": "0.2",
+        "REPLY_LEASE_SECONDS": "1",  # swept every third of a second
     }
     ready_url = f"http://127.0.0.1:{port}/readyz"
     process = ServiceProcess.python_module(
@@ -137,12 +137,14 @@ async def test_the_service_process_sweeps_stale_replies_on_its_own(
     )
     with process:
         reply = await started_reply(rpc, alice, "Cut off")
-        # Stale for this process (60 s), not for the default 300 s of the other sweepers.
-        await age(conn, reply.id, minutes=2)
-
+        written = time.monotonic()
+        # No write since: its lease lapses after 1 s for this process (the in-process
+        # service of the other tests keeps the default 15 s).
         after = await wait_for_status(rpc, alice, reply, "interrupted")
+        waited = time.monotonic() - written
 
     assert after.content == "Cut off"
+    assert waited < 5, f"a lapsed 1 s lease was noticed after {waited:.1f} s"
 
 
 async def test_a_failed_sweep_is_logged_and_the_next_one_runs(
@@ -153,7 +155,7 @@ async def test_a_failed_sweep_is_logged_and_the_next_one_runs(
     url = make_database("conversations_sweeper")  # no tables yet: sweeps fail
     pool = db.create_pool(settings.model_copy(update={"database_url": url}))
     await pool.open()
-    sweeper = asyncio.create_task(sweep_stale_replies(pool, interval=0.1, stale_seconds=60))
+    sweeper = asyncio.create_task(sweep_stale_replies(pool, interval=0.1, lease_seconds=60))
 
     async def logged_errors() -> list[logging.LogRecord]:
         return caplog.records

@@ -17,6 +17,7 @@ from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
 from conversations import db
+from conversations.api import attachments as attachments_api
 from conversations.api import export as export_api
 from conversations.api.routes import router
 from conversations.api.search import router as search_router
@@ -45,8 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 asyncio.create_task(
                     sweep_stale_replies(
                         pool,
-                        interval=settings.stale_reply_sweep_seconds,
-                        stale_seconds=settings.stale_reply_seconds,
+                        interval=settings.reply_sweep_seconds,
+                        lease_seconds=settings.reply_lease_seconds,
                     ),
                     name="stale-reply-sweeper",
                 ),
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(usage_router)
     app.include_router(export_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(health_router(partial(_ready, app)))
     return app
 

@@ -26,11 +26,11 @@ class Settings(TokenSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a stopping server lets in-flight requests finish.
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
-    # An in-progress reply not written for this long is marked interrupted: its agent died
-    # (a live one flushes every 0.5 s and gives up on a silent model after 60 s).
-    stale_reply_seconds: float = Field(default=300.0, gt=0)
-    # How often each replica looks for such replies.
-    stale_reply_sweep_seconds: float = Field(default=60.0, gt=0)
+    # The lease of an in-progress reply: every write of its agent renews it (text every
+    # 0.5 s, else a heartbeat every REPLY_HEARTBEAT_SECONDS, a third of this); a reply not
+    # written for this long lost its agent and is marked interrupted, text kept. Each
+    # replica sweeps every third of it (`reply_sweep_seconds`).
+    reply_lease_seconds: float = Field(default=15.0, gt=0)
     # Retention (retention.py): soft-deleted conversations are purged this many days after
     # their deletion (0: at the next run) …
     deleted_conversation_retention_days: int = Field(default=30, ge=0, le=36_500)
@@ -49,12 +49,19 @@ class Settings(TokenSettings):
     # The text search configuration of search queries (search.py); must be the one
     # `conversations.migrate` built the search columns with (migration 0004).
     search_language: str = Field(default="simple", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Largest attachment (attachments.py); the gateway's upload route has the same limit.
+    # At most 12 MiB: a file travels to the agent in one gRPC message (16 MiB).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=12 * 1024 * 1024)
 
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str) -> str:
         async_database_url(value)  # raises a clear ValueError for anything but Postgres
         return value
+
+    @property
+    def reply_sweep_seconds(self) -> float:
+        return self.reply_lease_seconds / 3
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,12 +1,13 @@
 """The service's periodic maintenance: one loop (`run_every`) for every job, and the job
 that ends replies whose agent died mid-turn (SIGKILL, OOM, a lost node).
 
-Such a reply stays `in_progress` forever: clients following it never see it end, and a
-replay of its turn waits out its bound. A live agent writes a growing reply every 0.5 s
-and gives up on a silent model within a minute, so a reply not written for
-`STALE_REPLY_SECONDS` has no agent left; every `STALE_REPLY_SWEEP_SECONDS` each replica
-marks those `interrupted` with one idempotent statement (several replicas may overlap).
-The retention purge (retention.py) runs in the same loop.
+Such a reply would stay `in_progress` forever: clients following it never see it end,
+and a replay of its turn waits out its bound. So a reply holds a lease: every write of
+its agent renews it (text every 0.5 s, else a heartbeat every third of the lease), and
+every third of `REPLY_LEASE_SECONDS` each replica marks the replies whose lease lapsed
+`interrupted`, text kept, with one idempotent statement (several replicas may overlap).
+A final state is never overwritten. The retention purge (retention.py) runs in the same
+loop.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ async def run_every(interval: float, job: Callable[[], Awaitable[object]], *, wh
         await asyncio.sleep(interval)
 
 
-async def sweep_stale_replies(pool: db.Pool, *, interval: float, stale_seconds: float) -> None:
+async def sweep_stale_replies(pool: db.Pool, *, interval: float, lease_seconds: float) -> None:
     """Runs until cancelled (see `run_every`)."""
 
     async def sweep() -> None:
         async with db.connection(pool) as conn:
-            swept = await store.interrupt_stale_replies(conn, stale_seconds=stale_seconds)
+            swept = await store.interrupt_stale_replies(conn, stale_seconds=lease_seconds)
         if swept:
-            log.info("marked %d stale in-progress replies interrupted", swept)
+            log.info("marked %d in-progress replies whose lease lapsed interrupted", swept)
 
     await run_every(interval, sweep, what="sweeping stale in-progress replies")
