@@ -1,9 +1,11 @@
-"""examples/chatkit-react installs from its lockfile, type-checks and builds (npm registry
-only). Runs on a copy, so the working tree gets no node_modules or dist."""
+"""examples/nextjs installs from its lockfile, type-checks against the ChatKit SDK's own
+types and builds with `next build` (npm registry only, telemetry off). Runs on a copy, so
+the working tree gets no node_modules or .next."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,52 +15,79 @@ from chat_testkit.plugin import starts_processes
 
 from tests.deploy.support import ROOT
 
-EXAMPLE = ROOT / "examples" / "chatkit-react"
+EXAMPLE = ROOT / "examples" / "nextjs"
 NPM = shutil.which("npm")
+CHATKIT_SCRIPT = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
+# What `next build` and `next dev` write: never copied from a developer's tree.
+GENERATED = ("node_modules", ".next", "next-env.d.ts", "*.tsbuildinfo")
 
 pytestmark = pytest.mark.skipif(NPM is None, reason="npm is not installed: no example build")
 
 
 def run(args: list[str], cwd: Path, timeout: float) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
 @pytest.fixture(scope="module")
 @starts_processes
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("chatkit-react")
-    ignore = shutil.ignore_patterns("node_modules", "dist")
-    shutil.copytree(EXAMPLE, work, dirs_exist_ok=True, ignore=ignore)
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("nextjs")
+    shutil.copytree(EXAMPLE, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*GENERATED))
     assert NPM
-    run([NPM, "ci", "--no-audit", "--no-fund", "--prefer-offline"], work, timeout=240)
+    run([NPM, "ci", "--no-audit", "--no-fund", "--prefer-offline"], work, timeout=300)
+    run([NPM, "exec", "--", "next", "build"], work, timeout=300)
     return work
 
 
-def test_example_depends_on_the_chatkit_react_package() -> None:
-    package = json.loads((EXAMPLE / "package.json").read_text())
-    assert "@openai/chatkit-react" in package["dependencies"]
+def source(path: str) -> str:
+    return (EXAMPLE / path).read_text()
+
+
+def test_example_depends_on_the_chatkit_react_package_and_next() -> None:
+    package = json.loads(source("package.json"))
+    assert {"@openai/chatkit-react", "next"} <= package["dependencies"].keys()
     assert (EXAMPLE / "package-lock.json").is_file(), "the lockfile must be committed"
 
 
+def test_the_chat_page_is_a_client_component_on_the_app_router() -> None:
+    assert source("app/page.tsx").startswith('"use client";')
+    chat = source("components/Chat.tsx")
+    assert chat.startswith('"use client";') and "useChatKit" in chat and "<ChatKit" in chat
+
+
 def test_example_points_chatkit_at_the_gateway_with_our_token() -> None:
-    source = (EXAMPLE / "src" / "App.tsx").read_text()
-    assert "useChatKit" in source and "<ChatKit" in source
-    assert "url: CHATKIT_URL" in source and "domainKey" in source and "fetch: authFetch" in source
-    assert "/chatkit" in (EXAMPLE / "src" / "config.ts").read_text()
-    auth = (EXAMPLE / "src" / "auth.ts").read_text()
-    assert "/api/auth/login" in auth and "Bearer" in auth
+    options = source("lib/chatkit-options.ts")
+    assert "url: CHATKIT_URL" in options and "domainKey" in options
+    assert "fetch: authFetch" in options
+    assert "/chatkit" in source("lib/config.ts")
+    auth = source("lib/auth.ts")
+    assert "/api/auth/login" in auth and "/api/auth/refresh" in auth and "Bearer" in auth
 
 
-def test_example_type_checks(installed: Path) -> None:
+def test_example_turns_on_the_chatkit_features() -> None:
+    options = source("lib/chatkit-options.ts")
+    for turned_on in (
+        'uploadStrategy: { type: "two_phase" }',
+        "attachments: ATTACHMENTS",
+        "threadItemActions: { feedback: true, retry: true }",
+        "models: MODELS",
+        "tools: TOOLS",
+        "onTagSearch",
+        "widgets: { onAction",
+    ):
+        assert turned_on in options, turned_on
+
+
+def test_example_builds_a_page_that_loads_chatkit(built: Path) -> None:
+    html = (built / ".next" / "server" / "app" / "index.html").read_text()
+    assert CHATKIT_SCRIPT in html, "the page must load ChatKit's web component"
+    assert list((built / ".next" / "static" / "chunks").glob("*.js"))
+
+
+def test_example_type_checks_against_the_sdk_types(built: Path) -> None:
+    # After the build, so Next's generated route types are checked too.
     assert NPM
-    run([NPM, "run", "--silent", "typecheck"], installed, timeout=120)
-
-
-def test_example_builds(installed: Path) -> None:
-    assert NPM
-    run([NPM, "exec", "--", "vite", "build", "--logLevel", "warn"], installed, timeout=120)
-    html = (installed / "dist" / "index.html").read_text()
-    assert "chatkit.js" in html, "the page must load ChatKit's web component"
-    assert list((installed / "dist" / "assets").glob("*.js"))
+    run([NPM, "run", "--silent", "typecheck"], built, timeout=120)
