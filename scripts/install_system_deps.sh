@@ -10,6 +10,17 @@ if [ "${1:-}" = "--with-browser" ]; then
   command -v curl >/dev/null 2>&1 || need+=(curl)
   command -v jq >/dev/null 2>&1 || need+=(jq)
 fi
+# `make test` builds examples/nextjs (tests/deploy/test_chatkit_example.py) with Node.js
+# 20.9+ and npm, and skips it without npm. Debian's nodejs is new enough from trixie on
+# (bookworm's 18 is not): take it from apt only then, else say where to get it.
+if [ "${1:-}" = "--with-browser" ] && ! command -v npm >/dev/null 2>&1; then
+  node_major=$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: \([0-9]*\).*/\1/p')
+  if [ "${node_major:-0}" -ge 20 ] 2>/dev/null; then
+    need+=(nodejs npm)
+  else
+    echo "note: no npm: the Next.js example build is skipped. Install Node.js 20.9+ (nodejs.org)" >&2
+  fi
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} with apt-get" >&2
