@@ -19,12 +19,14 @@ from fastapi import FastAPI
 from conversations import db
 from conversations.api import attachments as attachments_api
 from conversations.api import export as export_api
+from conversations.api import replies as replies_api
 from conversations.api.routes import router
 from conversations.api.search import router as search_router
 from conversations.api.usage import router as usage_router
 from conversations.deps import STATE, ConversationsState
 from conversations.grpc.server import GrpcServer
 from conversations.metrics import PoolCollector
+from conversations.reply_events import ReplyListener
 from conversations.retention import purge_periodically
 from conversations.settings import Settings, get_settings
 from conversations.sweeper import sweep_stale_replies
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             verifier = CachingVerifier(settings.token_verifier())
             grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
             STATE.put(app, ConversationsState(settings=settings, pool=pool, verifier=verifier))
+            listener = ReplyListener(settings.libpq_url)
+            replies_api.LISTENER.put(app, listener)
+            listener.start()
             await grpc_server.start()
             maintenance = [
                 asyncio.create_task(
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task.cancel()
                     with suppress(asyncio.CancelledError):
                         await task
+                await listener.stop()
                 await grpc_server.stop()
         finally:
             await pool.close()
@@ -79,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(usage_router)
     app.include_router(export_api.router)
+    app.include_router(replies_api.router)
     app.include_router(attachments_api.router)
     app.include_router(health_router(partial(_ready, app)))
     return app

@@ -1,0 +1,162 @@
+"""`GET …/messages/{message_id}/events`: a reply followed live through LISTEN/NOTIFY.
+
+The stream is read from the real service process over HTTP, while the reply is written
+through the in-process service's gRPC (another "replica" on the same database)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+import psycopg
+from chat.conversations.v1 import conversations_pb2 as pb
+
+from services.conversations.tests.test_reply_cancel import cancel_path, reply_with_text, update
+
+if TYPE_CHECKING:
+    from services.conversations.tests.conftest import Rpc, RunningService, User
+
+
+@dataclass
+class Event:
+    name: str
+    id: int
+    data: Any
+
+
+class EventReader:
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._lines = response.aiter_lines()
+
+    async def next(self) -> Event:
+        async with asyncio.timeout(5):
+            return await self._next()
+
+    async def _next(self) -> Event:
+        fields: dict[str, str] = {}
+        async for line in self._lines:
+            if line.startswith(":"):
+                continue
+            if not line:
+                if fields:
+                    data = orjson.loads(fields["data"])
+                    return Event(fields["event"], int(fields["id"]), data)
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        raise AssertionError("the stream ended")
+
+    async def ended(self) -> bool:
+        rest = [line async for line in self._lines if line and not line.startswith(":")]
+        return rest == []
+
+
+def events_path(message: pb.Message) -> str:
+    return f"/api/chat/conversations/{message.conversation_id}/messages/{message.id}/events"
+
+
+@asynccontextmanager
+async def follow(
+    service: RunningService, user: User, reply: pb.Message, **headers: str
+) -> AsyncIterator[EventReader]:
+    async with (
+        httpx.AsyncClient(base_url=service.url, timeout=10) as http,
+        http.stream("GET", events_path(reply), headers={**user.headers, **headers}) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield EventReader(response)
+
+
+async def test_a_follower_gets_the_stored_text_then_each_write_then_done(
+    service_process: RunningService, rpc: Rpc, alice: User
+) -> None:
+    reply = await reply_with_text(rpc, alice, "Hel")
+    async with follow(service_process, alice, reply) as events:
+        first = await events.next()
+        await update(rpc, alice, reply, content="Hello")
+        second = await events.next()
+        await update(rpc, alice, reply, content="Hello world", status="complete")
+        third, done = await events.next(), await events.next()
+        ended = await events.ended()
+
+    assert (first.name, first.id, first.data) == ("delta", 3, {"text": "Hel"})
+    assert (second.name, second.id, second.data) == ("delta", 5, {"text": "lo"})
+    assert (third.name, third.id, third.data) == ("delta", 11, {"text": " world"})
+    assert (done.name, done.id) == ("done", 11)
+    assert done.data["status"] == "complete"
+    assert done.data["content"] == "Hello world"
+    assert done.data["id"] == reply.id
+    assert ended
+
+
+async def test_last_event_id_resumes_after_that_many_characters(
+    service_process: RunningService, rpc: Rpc, alice: User
+) -> None:
+    reply = await reply_with_text(rpc, alice, "Hello")
+    await update(rpc, alice, reply, status="complete")
+
+    async with follow(service_process, alice, reply, **{"Last-Event-ID": "3"}) as events:
+        resumed, done = await events.next(), await events.next()
+    async with (
+        httpx.AsyncClient(base_url=service_process.url) as http,
+        http.stream(
+            "GET", events_path(reply) + "?last_event_id=5", headers=alice.headers
+        ) as response,
+    ):
+        only_done = await EventReader(response).next()
+
+    assert (resumed.name, resumed.id, resumed.data) == ("delta", 5, {"text": "lo"})
+    assert (done.name, done.id) == ("done", 5)
+    assert (only_done.name, only_done.id) == ("done", 5)
+
+
+async def test_a_cancel_ends_the_stream_with_the_interrupted_reply(
+    service_process: RunningService, rpc: Rpc, alice: User
+) -> None:
+    reply = await reply_with_text(rpc, alice, "Part")
+    async with (
+        follow(service_process, alice, reply) as events,
+        httpx.AsyncClient(base_url=service_process.url) as http,
+    ):
+        await events.next()
+        await http.post(cancel_path(reply), headers=alice.headers)
+        done = await events.next()
+
+    assert (done.name, done.id, done.data["status"]) == ("done", 4, "interrupted")
+
+
+async def test_the_listener_reconnects_and_misses_nothing(
+    service_process: RunningService, rpc: Rpc, alice: User, database_url: str
+) -> None:
+    reply = await reply_with_text(rpc, alice, "a")
+    async with follow(service_process, alice, reply) as events:
+        await events.next()
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'conversations-listener'"
+            )
+        await update(rpc, alice, reply, content="ab")  # while no listener is connected
+        later = await events.next()
+
+    assert (later.name, later.id, later.data) == ("delta", 2, {"text": "b"})
+
+
+async def test_others_replies_and_user_messages_are_404_before_any_stream(
+    service_process: RunningService, rpc: Rpc, alice: User, bob: User
+) -> None:
+    conv = await rpc.conversation(alice)
+    turn = await rpc.turn(alice, conv.id, "hi")
+    async with httpx.AsyncClient(base_url=service_process.url) as http:
+        by_bob = await http.get(events_path(turn.assistant_message), headers=bob.headers)
+        of_user = await http.get(events_path(turn.user_message), headers=alice.headers)
+        anonymous = await http.get(events_path(turn.assistant_message))
+
+    assert [by_bob.status_code, of_user.status_code, anonymous.status_code] == [404, 404, 401]
