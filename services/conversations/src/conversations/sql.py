@@ -52,6 +52,28 @@ LIST_CONVERSATIONS_AFTER = _LIST_CONVERSATIONS.format(
     cols=CONV_COLS, after="AND (c.updated_at, c.id) < (%(cursor_updated_at)s, %(cursor_id)s)"
 )
 
+# ChatKit's threads.list: by creation time either way, after a conversation given by id
+# (the caller's: a foreign or deleted one matches nothing, so the page is empty).
+_LIST_BY_CREATED = """
+SELECT {cols} FROM conversations c
+WHERE c.user_id = %(user_id)s AND c.deleted_at IS NULL {after}
+ORDER BY c.created_at {way}, c.id {way}
+LIMIT %(limit)s
+"""
+_AFTER_CREATED = """AND (c.created_at, c.id) {op} (
+  SELECT a.created_at, a.id FROM conversations a
+  WHERE a.id = %(after_id)s AND a.user_id = %(user_id)s AND a.deleted_at IS NULL)"""
+# (oldest_first, with an `after_id`) -> statement
+LIST_CONVERSATIONS_BY_CREATED = {
+    (oldest, anchored): _LIST_BY_CREATED.format(
+        cols=CONV_COLS,
+        way="ASC" if oldest else "DESC",
+        after=_AFTER_CREATED.format(op=">" if oldest else "<") if anchored else "",
+    )
+    for oldest in (True, False)
+    for anchored in (True, False)
+}
+
 # A rename moves the conversation up the list; a metadata change (ChatKit bookkeeping) does not.
 UPDATE_CONVERSATION = f"""
 UPDATE conversations AS c SET

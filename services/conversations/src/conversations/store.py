@@ -92,6 +92,24 @@ async def list_conversations(
     return Page(conversations=items, next_cursor=next_cursor)
 
 
+async def list_conversations_by_created(
+    db: Connection,
+    *,
+    user_id: UUID,
+    limit: int = DEFAULT_PAGE_SIZE,
+    after_id: UUID | None,
+    oldest_first: bool,
+) -> Page:
+    """ChatKit's order: by creation time; `next_cursor` is the last item's id."""
+    check_limit(limit, 100)
+    params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1, "after_id": after_id}
+    statement = sql.LIST_CONVERSATIONS_BY_CREATED[oldest_first, after_id is not None]
+    rows = await (await _execute(db, statement, params)).fetchall()
+    items = [_conversation(row) for row in rows[:limit]]
+    next_cursor = str(items[-1].id) if len(rows) > limit else None
+    return Page(conversations=items, next_cursor=next_cursor)
+
+
 async def update_conversation(
     db: Connection,
     *,
