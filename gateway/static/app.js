@@ -16,6 +16,7 @@ const chat = new ChatView({
   announce,
   onConversationChanged: refreshConversation,
   onConversationGone: (id) => conversations.remove(id),
+  onConversationCreated,
 });
 const search = new SearchBox({ onOpen: openSearchHit });
 
@@ -69,12 +70,14 @@ async function showApp(user) {
   $("account-email").textContent = user.email;
   $("auth-form").reset();
   await conversations.loadFirst();
-  const id = openedId();
-  if (id) await openConversation(id);
-  else {
-    showView("list");
-    $("new-conversation").focus();
+  // Ready to type: the conversation in the address, else the newest one, else a draft.
+  const id = openedId() ?? conversations.firstId();
+  if (!id) {
+    startDraft();
+    return;
   }
+  if (!openedId()) history.replaceState(null, "", conversationHref(id));
+  await openConversation(id);
 }
 
 async function onAuthSubmit(event) {
@@ -120,6 +123,20 @@ async function onLogout() {
 }
 
 // ---- conversations ---------------------------------------------------------------------------
+
+function startDraft() {
+  conversations.select(null);
+  chat.openDraft();
+  showView("chat");
+  $("composer-input").focus();
+}
+
+/** A draft's first message created its conversation: list it and put it in the address. */
+function onConversationCreated(conversation) {
+  conversations.putFirst(conversation);
+  conversations.select(conversation.id);
+  history.replaceState(null, "", conversationHref(conversation.id)); // no hashchange: open here
+}
 
 async function openConversation(id) {
   conversations.select(id);

@@ -1,8 +1,10 @@
-// The open conversation: its history, sending with a streamed reply, and following a reply
-// that is still being written elsewhere (another tab, a dropped connection) by polling.
+// The open conversation (or a draft that becomes one with its first message): its history,
+// sending with a streamed reply, following a reply still being written elsewhere (a reload,
+// another tab or device) through its events stream, and Stop.
 
 import { ApiError, describeError, json, newIdempotencyKey, request } from "./api.js";
 import { displayTitle } from "./conversations.js";
+import { attachReply, pollReplies } from "./following.js";
 import {
   appendText,
   mergeMessages,
@@ -11,29 +13,32 @@ import {
   setNote,
   updateMessageItem,
 } from "./messages.js";
+import { cancelReply } from "./replies.js";
 import { readEvents } from "./sse.js";
 
 const PAGE_SIZE = 50;
-const POLL_MS = 1000;
-const POLL_MAX_MS = 5000;
-const FOLLOW_MAX_MS = 15 * 60 * 1000;
 const $ = (id) => document.getElementById(id);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ChatView {
-  constructor({ announce, onConversationChanged, onConversationGone }) {
+  constructor({ announce, onConversationChanged, onConversationGone, onConversationCreated }) {
     this.announce = announce;
     this.onConversationChanged = onConversationChanged;
     this.onConversationGone = onConversationGone;
+    this.onConversationCreated = onConversationCreated;
     this.messages = $("messages");
     this.error = $("chat-error");
     this.input = $("composer-input");
     this.sendButton = $("send-button");
+    this.stopButton = $("stop-button");
     this.conversation = null;
+    this.draft = false; // an empty chat whose first message creates the conversation
     this.generation = 0; // bumped on every open/close: late answers for an old view are dropped
     this.sending = false;
+    this.turn = null; // this page's own turn while it streams
+    this.attached = null; // {item, controller}: a reply followed through its events stream
     this.following = false;
     $("load-earlier").addEventListener("click", () => this.loadEarlier());
+    this.stopButton.addEventListener("click", () => this.stop());
   }
 
   get id() {
@@ -43,7 +48,12 @@ export class ChatView {
   close() {
     this.generation += 1;
     this.conversation = null;
+    this.draft = false;
     this.following = false;
+    // Only this page stops listening: the reply goes on on the server.
+    this.attached?.controller.abort();
+    this.attached = null;
+    this.showStop();
     this.messages.replaceChildren();
     this.error.textContent = "";
     $("chat-title").textContent = "No conversation open";
@@ -51,7 +61,39 @@ export class ChatView {
     $("composer").hidden = true;
     $("load-earlier").hidden = true;
     $("chat-empty").hidden = false;
+    $("chat-empty").firstElementChild.textContent = "Pick a conversation or start a new one.";
     this.messages.hidden = true;
+  }
+
+  /** An empty chat, ready to type: the first message creates the conversation. */
+  openDraft() {
+    this.close();
+    this.draft = true;
+    $("chat-title").textContent = "New conversation";
+    document.title = "Chat";
+    $("chat-empty").firstElementChild.textContent = "Write a message to start a conversation.";
+    $("composer").hidden = false;
+  }
+
+  async createFromDraft() {
+    const generation = this.generation;
+    try {
+      const conversation = await json("/api/chat/conversations", { method: "POST", body: {} });
+      if (generation !== this.generation) return false;
+      this.draft = false;
+      this.conversation = conversation;
+      this.showTitle();
+      $("chat-actions").hidden = false;
+      $("chat-empty").hidden = true;
+      this.messages.hidden = false;
+      this.onConversationCreated(conversation);
+      return true;
+    } catch (error) {
+      if (generation === this.generation) {
+        this.error.textContent = `Couldn't start a conversation. ${describeError(error)}`;
+      }
+      return false;
+    }
   }
 
   async open(id) {
@@ -128,10 +170,16 @@ export class ChatView {
   /** Sends the composer's text; the reply streams into a new message. */
   async submit() {
     const content = this.input.value;
-    if (!content.trim() || !this.id) return;
+    if (!content.trim() || !(this.id || this.draft)) return;
     if (this.sending) {
       this.announce("Wait for the current reply to finish.");
       return;
+    }
+    if (this.draft) {
+      this.sending = true; // no second conversation from a double Enter
+      const created = await this.createFromDraft();
+      this.sending = false;
+      if (!created) return;
     }
     this.input.value = "";
     const item = messageItem({ role: "user", content, status: "pending" });
@@ -151,7 +199,18 @@ export class ChatView {
     setNote(userItem, "");
     setAction(userItem, null);
     const firstOfConversation = !this.conversation?.title;
-    const turn = { userItem, assistantItem: null, finished: false, generation, firstOfConversation };
+    const controller = new AbortController();
+    const turn = {
+      userItem,
+      assistantItem: null,
+      finished: false,
+      stopRequested: false,
+      generation,
+      firstOfConversation,
+      controller,
+    };
+    this.turn = turn;
+    this.showStop();
     try {
       const response = await request(
         `/api/chat/conversations/${encodeURIComponent(conversationId)}/messages`,
@@ -159,6 +218,7 @@ export class ChatView {
           method: "POST",
           body: { content },
           headers: { Accept: "text/event-stream", "Idempotency-Key": key },
+          signal: controller.signal,
         },
       );
       if ((response.headers.get("Content-Type") ?? "").includes("text/event-stream")) {
@@ -170,17 +230,25 @@ export class ChatView {
       }
       if (!turn.finished) this.lostStream(turn, null);
     } catch (error) {
-      if (turn.userItem.dataset.id) this.lostStream(turn, error);
+      if (turn.finished) {
+        // Stopped here: the stream was let go once the reply had ended.
+      } else if (turn.userItem.dataset.id) this.lostStream(turn, error);
       else this.notSent(turn, content, key, error);
     } finally {
       this.sending = false;
       this.sendButton.disabled = false;
+      if (this.turn === turn) this.turn = null;
+      this.showStop();
       this.onConversationChanged(conversationId);
     }
   }
 
   onEvent(turn, event, data) {
-    const visible = turn.generation === this.generation;
+    if (turn.generation !== this.generation) {
+      // Another conversation is open now: its view is not this turn's to draw in.
+      if (event === "assistant_message" || event === "error") turn.finished = true;
+      return;
+    }
     if (event === "user_message") {
       updateMessageItem(turn.userItem, data);
       // The first message names the conversation: show that now, not after the reply.
@@ -188,7 +256,8 @@ export class ChatView {
     } else if (event === "assistant_started") {
       turn.assistantItem = messageItem(data);
       this.messages.append(turn.assistantItem);
-      if (visible) this.announce("The assistant is replying.");
+      this.announce("The assistant is replying.");
+      if (turn.stopRequested) this.stop();
     } else if (event === "delta") {
       turn.assistantItem ??= this.messages.appendChild(
         messageItem({ role: "assistant", content: "", status: "in_progress" }),
@@ -201,18 +270,18 @@ export class ChatView {
     } else if (event === "assistant_message") {
       this.placeAssistant(turn, data);
       turn.finished = true;
-      if (visible) this.announce("The assistant has replied.");
+      this.announce("The assistant has replied.");
     } else if (event === "error") {
       const stored = typeof data === "object" ? data.assistant_message : null;
       const detail = typeof data === "object" ? data.detail : String(data);
       if (stored) this.placeAssistant(turn, stored);
       const why = detail ? `The reply failed: ${detail}.`.replace(/\.\.$/, ".") : "The reply failed.";
       if (turn.assistantItem) setNote(turn.assistantItem, why);
-      else if (visible) this.error.textContent = why;
+      else this.error.textContent = why;
       turn.finished = true;
-      if (visible) this.announce(why);
+      this.announce(why);
     }
-    if (visible) this.scrollToEnd();
+    this.scrollToEnd();
   }
 
   placeAssistant(turn, message) {
@@ -227,15 +296,15 @@ export class ChatView {
     turn.finished = true;
   }
 
-  /** The message was stored but the stream broke: the server still has the truth, poll it. */
+  /** The message was stored but the stream broke: the server still has the truth, follow it. */
   lostStream(turn, error) {
     if (turn.generation !== this.generation) return;
     const why = error ? describeError(error) : "The connection closed early.";
     const item = turn.assistantItem ?? turn.userItem;
     setNote(item, `${why} Checking for the rest of the reply…`, { transient: true });
-    if (turn.assistantItem?.dataset.status === "in_progress" || !turn.assistantItem) {
-      this.follow(true);
-    }
+    const reply = turn.assistantItem;
+    if (reply?.dataset.id && reply.dataset.status === "in_progress") this.attach(reply);
+    else if (!reply || reply.dataset.status === "in_progress") this.follow(true);
   }
 
   /** Nothing was stored: say why, and offer to retry with the same key (never a double). */
@@ -270,66 +339,53 @@ export class ChatView {
   // ---- following a reply written elsewhere ------------------------------------------------
 
   followIfWriting() {
-    if (this.messages.querySelector('li[data-status="in_progress"]')) this.follow(false);
+    const writing = [...this.messages.querySelectorAll('li[data-status="in_progress"]')];
+    const reply = writing.findLast((item) => item.classList.contains("assistant") && item.dataset.id);
+    if (reply) this.attach(reply);
+    else if (writing.length) this.follow(false);
   }
 
-  /** Polls `messages?after=<last message before the unfinished one>` until nothing is in progress. */
-  async follow(afterDrop) {
-    if (this.following) return;
-    this.following = true;
+  attach(item) {
+    return attachReply(this, item);
+  }
+
+  follow(afterDrop) {
+    return pollReplies(this, afterDrop);
+  }
+
+  // ---- stopping a reply -------------------------------------------------------------------
+
+  /** Stop shows instead of Send while a reply streams into this view (ours or attached). */
+  showStop() {
+    const streaming = Boolean(this.attached || this.turn?.generation === this.generation);
+    this.stopButton.hidden = !streaming;
+    this.sendButton.hidden = streaming;
+  }
+
+  async stop() {
+    const turn = this.turn?.generation === this.generation ? this.turn : null;
+    const item = this.attached?.item ?? turn?.assistantItem;
+    if (!item?.dataset.id) {
+      if (turn) turn.stopRequested = true; // stopped as soon as the reply has an id
+      return;
+    }
+    this.stopButton.disabled = true;
     const generation = this.generation;
-    const giveUpAt = Date.now() + FOLLOW_MAX_MS;
-    let delay = POLL_MS;
     try {
-      while (generation === this.generation) {
-        const open = this.messages.querySelector('li[data-status="in_progress"]');
-        if (!open && !afterDrop) break;
-        if (Date.now() > giveUpAt) {
-          if (open) setNote(open, "This reply has not finished yet. Reload the page to check again.");
-          return;
-        }
-        try {
-          const changed = await this.pollOnce(open);
-          afterDrop = false;
-          // A reply that stopped moving is checked less often (its writer may be gone).
-          delay = changed ? POLL_MS : Math.min(delay * 1.5, POLL_MAX_MS);
-        } catch (error) {
-          if (generation !== this.generation) return;
-          if (error instanceof ApiError && error.status === 404) {
-            this.error.textContent = describeError(error);
-            return;
-          }
-          delay = Math.min(delay * 2, POLL_MAX_MS);
-        }
-        if (afterDrop || this.messages.querySelector('li[data-status="in_progress"]')) {
-          await sleep(delay);
-        }
-      }
+      const message = await cancelReply(this.id, item.dataset.id);
+      if (generation !== this.generation || message.status === "in_progress") return;
+      updateMessageItem(item, message);
+      // The reply has ended on the server: its streams have nothing more to say.
+      if (turn) turn.finished = true;
+      turn?.controller.abort();
+      this.attached?.controller.abort();
+      this.announce("The reply was stopped.");
+    } catch (error) {
       if (generation === this.generation) {
-        for (const note of this.messages.querySelectorAll(".message-note[data-transient]")) {
-          setNote(note.closest("li"), "");
-        }
-        this.announce("The reply has finished.");
-        this.onConversationChanged(this.id);
+        this.error.textContent = `Couldn't stop the reply. ${describeError(error)}`;
       }
     } finally {
-      if (generation === this.generation) this.following = false;
+      this.stopButton.disabled = false;
     }
-  }
-
-  async pollOnce(open) {
-    const base = `/api/chat/conversations/${encodeURIComponent(this.id)}/messages`;
-    let previous = open?.previousElementSibling;
-    while (previous && !previous.dataset.id) previous = previous.previousElementSibling;
-    const anchor = open ? previous : [...this.messages.querySelectorAll("li[data-id]")].at(-1);
-    const query = new URLSearchParams({ limit: "100" });
-    if (anchor?.dataset.id) query.set("after", anchor.dataset.id);
-    const generation = this.generation;
-    const before = this.messages.textContent + this.messages.querySelectorAll("li").length;
-    const page = await json(`${base}?${query}`);
-    if (generation !== this.generation) return false;
-    mergeMessages(this.messages, page.items);
-    this.scrollToEnd();
-    return before !== this.messages.textContent + this.messages.querySelectorAll("li").length;
   }
 }

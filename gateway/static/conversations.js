@@ -90,6 +90,11 @@ export class ConversationList {
     else link.removeAttribute("aria-current");
   }
 
+  /** The newest conversation's id (the list is newest first), or null. */
+  firstId() {
+    return this.list.querySelector("li[data-id]")?.dataset.id ?? null;
+  }
+
   itemFor(id) {
     return this.list.querySelector(`li[data-id="${CSS.escape(id)}"]`);
   }

@@ -1,4 +1,7 @@
-// Drawing messages. Everything a user or the model wrote goes in as text, never as HTML.
+// Drawing messages. What a user wrote goes in as text; a reply is Markdown rendered to
+// sanitised DOM (markdown.js), so neither ever becomes live HTML.
+
+import { renderMarkdown } from "./markdown.js";
 
 const WHO = { user: "You", assistant: "Assistant", tool: "Tool", system: "System" };
 const BADGE = {
@@ -61,20 +64,43 @@ export function updateMessageItem(item, message) {
 
 // Longer than any stored message may be: only a refused send; show its start, not all of it.
 const SHOWN_CHARS = 20000;
+// A streaming reply is re-rendered at most this often, not on every word.
+const RENDER_MS = 60;
+
+const texts = new WeakMap(); // <li> -> its message text as written
+const pendingRenders = new WeakSet();
+
+/** The message text shown in an item, as written (not as rendered). */
+export function textOf(item) {
+  return texts.get(item) ?? "";
+}
 
 export function setBody(item, text) {
-  const body = item.querySelector(".message-body");
-  body.textContent =
-    text.length > SHOWN_CHARS
-      ? `${text.slice(0, 2000)}… (${(text.length - 2000).toLocaleString()} more characters)`
-      : text;
-  body.hidden = !text;
+  texts.set(item, text);
+  renderBody(item);
 }
 
 export function appendText(item, text) {
+  texts.set(item, textOf(item) + text);
+  if (pendingRenders.has(item)) return;
+  pendingRenders.add(item);
+  setTimeout(() => renderBody(item), RENDER_MS);
+}
+
+function renderBody(item) {
+  pendingRenders.delete(item);
+  const text = textOf(item);
   const body = item.querySelector(".message-body");
-  body.append(document.createTextNode(text));
-  body.hidden = false;
+  const markdown = item.classList.contains("assistant") && text.length <= SHOWN_CHARS;
+  body.classList.toggle("markdown", markdown);
+  if (markdown) body.replaceChildren(renderMarkdown(text));
+  else {
+    body.textContent =
+      text.length > SHOWN_CHARS
+        ? `${text.slice(0, 2000)}… (${(text.length - 2000).toLocaleString()} more characters)`
+        : text;
+  }
+  body.hidden = !text;
 }
 
 /** A note under a message; a transient one ("checking…") goes when the message settles. */

@@ -1,6 +1,9 @@
 // Server-sent events read from a fetch() body (EventSource cannot POST or send headers).
 
-/** Yields {event, data} for each event of the stream; data is parsed JSON (or the raw text). */
+/**
+ * Yields {event, data, id} for each event of the stream; data is parsed JSON (or the raw text),
+ * id the event's `id:` field (null without one).
+ */
 export async function* readEvents(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -25,6 +28,7 @@ export async function* readEvents(body) {
 
 function parseBlock(block) {
   let event = "message";
+  let id = null;
   const data = [];
   for (const line of block.split("\n")) {
     if (!line || line.startsWith(":")) continue; // blank or comment (keep-alive)
@@ -34,12 +38,13 @@ function parseBlock(block) {
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "event") event = value;
     else if (field === "data") data.push(value);
+    else if (field === "id" && !value.includes("\0")) id = value;
   }
   if (data.length === 0) return null;
   const text = data.join("\n");
   try {
-    return { event, data: JSON.parse(text) };
+    return { event, data: JSON.parse(text), id };
   } catch {
-    return { event, data: text };
+    return { event, data: text, id };
   }
 }
