@@ -4,7 +4,7 @@ model client per process, made in the lifespan; nothing is built at import."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from chat_common.errors import install_error_handlers
 from chat_common.health import health_router
@@ -21,7 +21,7 @@ from agent.deps import STATE, AgentState
 from agent.model import ModelClient
 from agent.service_token import ServiceTokenSource
 from agent.settings import Settings, get_settings
-from agent.tools import default_tools
+from agent.tools.setup import process_tools
 from agent.turns import TurnPipeline
 
 
@@ -41,11 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             deadline_seconds=settings.grpc_deadline_seconds,
         )
         model = ModelClient.from_settings(settings)
+        stack = AsyncExitStack()  # MCP connections: open while the app runs
+        tools = await stack.enter_async_context(process_tools(settings))
         pipeline = TurnPipeline(
-            conversations=conversations,
-            model=model,
-            settings=settings,
-            tools=default_tools() if settings.tools_enabled else None,
+            conversations=conversations, model=model, settings=settings, tools=tools
         )
         STATE.put(
             app,
@@ -61,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await drain_background()  # final writes of replies still landing
+            await stack.aclose()
             await model.close()
             await conversations.close()
             await service_token.close()
