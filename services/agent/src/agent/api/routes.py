@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from agent.background import spawn
 from agent.context import RequestContext
 from agent.deps import CurrentUser, PipelineDep, SettingsDep
 from agent.schemas import SendMessage, TurnFailedOut, TurnOut, message_dict
@@ -23,6 +25,7 @@ from agent.turns import (
     ReplyDone,
     ReplyEvent,
     ReplyStarted,
+    ReplyStream,
     ReplyToolCalls,
     ReplyToolResult,
     StartedTurn,
@@ -50,7 +53,8 @@ When the model calls tools, before the final event come `tool_calls`
 `{"assistant_message": Message}` (the reply so far, with its `tool_calls`),
 `tool_result` `{"message": Message}` (a stored `tool` message) per call, and
 another `assistant_started` for the message that continues the reply. A client
-that disconnects leaves the reply stored as `interrupted` with its partial text.
+that disconnects does not stop the reply: it goes on to its final state (follow it with
+`GET …/messages/{message_id}/events`); `POST …/messages/{message_id}/cancel` stops it.
 
 **Idempotency-Key**: a repeat with the same key and body (also while the first
 is running) returns the same turn without running another; the same key with
@@ -155,25 +159,56 @@ def _sse_event(event: ReplyEvent) -> bytes:
 
 
 def _event_stream(pipeline: TurnPipeline, ctx: RequestContext, turn: StartedTurn) -> Response:
-    reply = (
-        None if turn.replayed else pipeline.reply(ctx, turn.assistant_message, history=turn.history)
-    )
+    if turn.replayed:
+        replayed = _replayed_events(pipeline, ctx, turn)
+        return EventStreamResponse(_after_start(turn, replayed), on_close=None)
+    reply = DetachedReply(pipeline.reply(ctx, turn.assistant_message, history=turn.history))
+    return EventStreamResponse(_after_start(turn, reply.chunks()), on_close=reply.detach)
 
-    async def events() -> AsyncIterator[bytes]:
-        yield _sse("user_message", message_dict(turn.user_message))
-        yield _sse("assistant_started", message_dict(turn.assistant_message))
+
+async def _after_start(turn: StartedTurn, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield _sse("user_message", message_dict(turn.user_message))
+    yield _sse("assistant_started", message_dict(turn.assistant_message))
+    async for chunk in chunks:
+        yield chunk
+
+
+class DetachedReply:
+    """A REST turn's reply, run in a background task: it reaches its final state whether
+    or not its client stays. The response reads the events from a queue; a client going
+    away only stops the reading (a cancel, the model timeout or max tokens end the reply)."""
+
+    def __init__(self, reply: ReplyStream) -> None:
+        self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._attached = True
+        self._reply = reply
+        self._task = spawn(self._run())
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while (chunk := await self._chunks.get()) is not None:
+            yield chunk
+
+    async def detach(self) -> None:
+        self._attached = False
+        self._chunks = asyncio.Queue()  # drop what nobody will read
+
+    async def _run(self) -> None:
+        reply = self._reply
         try:
-            if reply is None:
-                async for chunk in _replayed_events(pipeline, ctx, turn):
-                    yield chunk
-                return
-            async for event in reply:
-                yield _sse_event(event)
+            async with reply:
+                async for event in reply:
+                    self._put(_sse_event(event))
         except DomainError as exc:  # the store failed mid-turn; headers are long gone
-            message = reply.message if reply else turn.assistant_message
-            yield _sse("error", {"detail": exc.message, "assistant_message": message_dict(message)})
+            body = {"detail": exc.message, "assistant_message": message_dict(reply.message)}
+            self._put(_sse("error", body))
+        except Exception:
+            log.exception("reply %s failed", reply.message.id)
+        finally:
+            self._put(None)
 
-    return EventStreamResponse(events(), on_close=reply.aclose if reply else None)
+    def _put(self, chunk: bytes | None) -> None:
+        if self._attached:
+            self._chunks.put_nowait(chunk)
 
 
 async def _replayed_events(
