@@ -95,6 +95,7 @@ ENVIRONMENT = {
     "CONN_PER_USER": "23",
     "REAL_IP_FROM": "10.1.2.0/24",
     "HSTS_MAX_AGE": "4242",
+    "ATTACHMENT_MAX_BYTES": "2097152",
 }
 RENDERED = {
     "CORS_ALLOWED_ORIGINS": ",https://env.example.com,",
@@ -112,6 +113,7 @@ RENDERED = {
     "CONN_PER_USER": "limit_conn conn_per_user 23;",
     "REAL_IP_FROM": "set_real_ip_from 10.1.2.0/24;",
     "HSTS_MAX_AGE": '"max-age=4242; includeSubDomains"',
+    "ATTACHMENT_MAX_BYTES": "client_max_body_size 2097152;",
 }
 
 

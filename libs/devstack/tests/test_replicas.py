@@ -55,7 +55,9 @@ def test_nginx_lists_every_replica_in_its_upstream(tmp_path: Path) -> None:
     stack = _stack(tmp_path, 2, 2)
     values = stack._gateway_settings().template_values(tmp_path)
     first, second = stack.replica_ports["conversations"]
-    assert values["CONVERSATIONS_UPSTREAM"] == f"127.0.0.1:{first}; server 127.0.0.1:{second}"
+    assert values["CONVERSATIONS_UPSTREAM"] == (
+        f"127.0.0.1:{first} max_fails=0; server 127.0.0.1:{second} max_fails=0"
+    )
     assert values["AGENT_UPSTREAM"].count("; server ") == 1
 
 

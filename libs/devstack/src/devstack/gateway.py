@@ -136,6 +136,7 @@ def derived_values(settings: Mapping[str, str]) -> dict[str, str]:
         if int(settings[name]) > 65535:
             raise ValueError(f"gateway setting {name}: nginx allows at most 65535")
     _positive(settings, "HSTS_MAX_AGE", zero=True)
+    _positive(settings, "ATTACHMENT_MAX_BYTES")
     values["REAL_IP_DIRECTIVES"] = real_ip_directives(settings["REAL_IP_FROM"])
     return values
 
@@ -192,8 +193,15 @@ class GatewaySettings:
 
 
 def _servers(addresses: str | tuple[str, ...]) -> str:
-    """An upstream placeholder's value: `a; server b; server c` for several replicas."""
-    return addresses if isinstance(addresses, str) else "; server ".join(addresses)
+    """An upstream placeholder's value: `a; server b; server c` for several replicas.
+
+    Several replicas are never marked down (max_fails=0): nginx's default marks a replica
+    down for 10 s after one error, a killed replica's cut streams count as errors, and once
+    both were marked a new turn got 502 "no live upstreams" (tests/faults). Unmarked, a dead
+    replica costs a refused connect and the request goes on to the next one."""
+    if isinstance(addresses, str):
+        return addresses
+    return "; server ".join(f"{address} max_fails=0" for address in addresses)
 
 
 def _global_directives() -> str:

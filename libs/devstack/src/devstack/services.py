@@ -79,6 +79,7 @@ def _agent_env(stack: Stack, port: int) -> dict[str, str]:
         "AUTH_JWKS_URL": stack.jwks_url,
         "AUTH_URL": stack.auth_url,
         "AGENT_CLIENT_SECRET": stack.agent_client_secret(),
+        "PUBLIC_URL": stack.gateway_url,  # attachments' upload and preview URLs
     }
     if stack.config.uses_offline_model:
         env |= {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": stack.offline_model_url}

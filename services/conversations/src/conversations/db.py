@@ -36,6 +36,10 @@ def create_pool(settings: Settings) -> Pool:
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout_seconds,
         max_lifetime=1800,
+        # An empty query on every checkout: after a Postgres restart each stale connection
+        # is replaced here instead of failing one request. Measured: +60-150 us of wall time
+        # and ~+60 us of CPU per checkout on a local server (docs/reliability.md).
+        check=AsyncConnectionPool.check_connection,
         kwargs={
             "autocommit": True,
             "options": "-c timezone=UTC",
