@@ -12,7 +12,7 @@ const markdown = new Marked({
   gfm: true,
   breaks: true, // a chat reply's single newlines are meant as line breaks
   renderer: {
-    html: ({ text }) => escapeHtml(text),
+    html: ({ text, block }) => (block ? `<p>${escapeHtml(text)}</p>` : escapeHtml(text)),
     image: ({ href, text }) => `<a href="${escapeHtml(href)}">${escapeHtml(text || href)}</a>`,
   },
 });
