@@ -6,6 +6,7 @@ through the in-process service's gRPC (another "replica" on the same database)."
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,11 @@ import httpx
 import orjson
 import psycopg
 from chat.conversations.v1 import conversations_pb2 as pb
+from conversations import replies, store
+from conversations.api import replies as replies_api
+from conversations.models import MessageRecord
+from conversations.reply_events import follow_reply
+from fastapi import FastAPI
 
 from services.conversations.tests.test_reply_cancel import cancel_path, reply_with_text, update
 
@@ -160,3 +166,36 @@ async def test_others_replies_and_user_messages_are_404_before_any_stream(
         anonymous = await http.get(events_path(turn.assistant_message))
 
     assert [by_bob.status_code, of_user.status_code, anonymous.status_code] == [404, 404, 401]
+
+
+async def test_a_follower_hears_keepalives_and_the_sweep_of_a_lapsed_lease(
+    app: FastAPI, rpc: Rpc, alice: User, database_url: str
+) -> None:
+    listener = replies_api.LISTENER.of(app)
+    reply = await reply_with_text(rpc, alice, "Orphan")
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+
+        async def read() -> MessageRecord:
+            return await replies.get_reply(
+                conn,
+                user_id=alice.id,
+                conversation_id=uuid.UUID(reply.conversation_id),
+                message_id=uuid.UUID(reply.id),
+            )
+
+        stream = follow_reply(
+            listener, await read(), read, lambda r: r.status, sent=6, keepalive_seconds=0.05
+        )
+        async with asyncio.timeout(5):
+            keepalive = await anext(stream)
+            # Its agent is gone: no write for longer than the lease, then a sweep.
+            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as db:
+                await db.execute(
+                    "UPDATE messages SET updated_at = now() - interval '1 minute' WHERE id = %s",
+                    (reply.id,),
+                )
+                await store.interrupt_stale_replies(db, stale_seconds=15)
+            rest = [chunk async for chunk in stream if not chunk.startswith(b":")]
+
+    assert keepalive == b": keepalive\n\n"
+    assert rest == [b"event: done\nid: 6\ndata: interrupted\n\n"]
