@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from tests.faults.load import Outcome
 
-COMMAND = {True: "make faults", False: "FAULTS_REPORT=docs/reliability.md uv run pytest tests/faults"}
+COMMAND = {
+    True: "make faults",
+    False: "FAULTS_REPORT=docs/reliability.md uv run pytest tests/faults",
+}
 
 
 @dataclass
