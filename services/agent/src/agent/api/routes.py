@@ -182,7 +182,7 @@ class DetachedReply:
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._attached = True
         self._reply = reply
-        self._task = spawn(self._run())
+        spawn(self._run())  # held by background.py until it ends
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while (chunk := await self._chunks.get()) is not None:
