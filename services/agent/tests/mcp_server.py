@@ -1,7 +1,8 @@
 """A tiny MCP server for the agent's tests (stdio by default, `--http PORT` for streamable HTTP).
 
 Tools: `add` (two numbers), `whoami` (this server's name, from MCP_SERVER_NAME), `pid` (so a
-test can kill it), `slow` (sleeps past any test deadline), `broken` (always an error result).
+test can kill it), `slow` (sleeps past any test deadline),
+`steps` (three progress notifications), `broken` (always an error result).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer(os.environ.get("MCP_SERVER_NAME", "test-mcp"))
@@ -39,6 +40,14 @@ async def slow() -> str:
     """Takes a minute."""
     await asyncio.sleep(60)
     return "finally"
+
+
+@server.tool()
+async def steps(ctx: Context) -> str:
+    """Reports its progress in three steps."""
+    for step in (1, 2, 3):
+        await ctx.report_progress(step, 3, f"step {step} of 3")
+    return "three steps done"
 
 
 @server.tool()

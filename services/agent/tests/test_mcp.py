@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from agent.tools import ToolRegistry, default_tools
+from agent.tools import ToolContext, ToolRegistry, default_tools
 from agent.tools.mcp import McpServers, tool_name
 from agent.tools.mcp_config import McpServer
 from chat_testkit.plugin import starts_processes
@@ -34,7 +34,7 @@ async def registry() -> AsyncIterator[ToolRegistry]:
 async def test_a_stdio_servers_tools_are_listed_under_its_name(registry: ToolRegistry) -> None:
     assert set(registry.names()) == {
         "get_current_time",
-        *(f"demo__{name}" for name in ("add", "whoami", "pid", "slow", "broken")),
+        *(f"demo__{name}" for name in ("add", "whoami", "pid", "slow", "steps", "broken")),
     }
     add = next(spec for spec in registry.specs() if spec["name"] == "demo__add")
     assert add["description"] == "Adds two numbers."
@@ -46,10 +46,27 @@ async def test_a_call_gets_the_servers_text(registry: ToolRegistry) -> None:
     assert await registry.run("demo__whoami", "{}") == "I am one"
 
 
+async def test_a_servers_progress_notifications_reach_the_tool_context(
+    registry: ToolRegistry,
+) -> None:
+    updates: list[str] = []
+
+    async def progress(text: str) -> None:
+        updates.append(text)
+
+    result = await registry.run("demo__steps", "{}", ToolContext(progress=progress))
+
+    assert result == "three steps done"
+    assert updates == ["step 1 of 3", "step 2 of 3", "step 3 of 3"]
+
+
 async def test_a_tool_error_and_a_deadline_are_results_the_model_reads(
     registry: ToolRegistry,
 ) -> None:
-    assert await registry.run("demo__broken", "{}") == "error: Error executing tool broken: broken on purpose"
+    assert (
+        await registry.run("demo__broken", "{}")
+        == "error: Error executing tool broken: broken on purpose"
+    )
     assert await registry.run("demo__slow", "{}") == (
         "error: the tool demo__slow did not answer within 3 s"
     )
