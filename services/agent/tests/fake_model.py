@@ -22,6 +22,8 @@ Step = ModelEvent | ModelError | Stall
 class ModelCall:
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]]
+    model: str | None = None  # the turn's chosen model (None: the configured one)
+    tool_choice: str | None = None
 
 
 class ScriptedModel:
@@ -34,11 +36,16 @@ class ScriptedModel:
         self.calls: list[ModelCall] = []  # what each call was sent
 
     async def stream(
-        self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] = ()
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] = (),
+        model: str | None = None,
+        tool_choice: str | None = None,
     ) -> AsyncIterator[ModelEvent]:
         assert len(self.calls) < len(self.scripts), "the model was called more than scripted"
         script = self.scripts[len(self.calls)]
-        self.calls.append(ModelCall(list(messages), list(tools)))
+        self.calls.append(ModelCall(list(messages), list(tools), model, tool_choice))
         for step in script:
             await asyncio.sleep(self.pause)
             if isinstance(step, ModelError):
