@@ -21,7 +21,11 @@ CHATKIT_SCRIPT = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js
 # What `next build` and `next dev` write: never copied from a developer's tree.
 GENERATED = ("node_modules", ".next", "next-env.d.ts", "*.tsbuildinfo")
 
-pytestmark = pytest.mark.skipif(NPM is None, reason="npm is not installed: no example build")
+pytestmark = [
+    pytest.mark.skipif(NPM is None, reason="npm is not installed: no example build"),
+    # npm ci and next build take 1-2 minutes on a busy 2-core machine: over the default.
+    pytest.mark.timeout(600),
+]
 
 
 def run(args: list[str], cwd: Path, timeout: float) -> str:
