@@ -95,6 +95,7 @@ SETTINGS = {
     "CONN_PER_USER": "23",
     "REAL_IP_FROM": "10.0.0.0/8, fd00::/8",
     "HSTS_MAX_AGE": "31536000",
+    "ATTACHMENT_MAX_BYTES": "2097152",
 }
 
 
