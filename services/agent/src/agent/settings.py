@@ -8,6 +8,7 @@ from typing import Literal
 from chat_common.settings import TokenSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from agent.tools.client import ClientTools
 from agent.tools.mcp_config import McpServers
 
 OFFLINE_MODEL_BASE_URL = "http://127.0.0.1:8090/v1"
@@ -55,6 +56,9 @@ class Settings(TokenSettings):
     mcp_servers: McpServers = Field(default_factory=dict)
     # How long startup waits for the MCP servers' first connection (later ones retry in the back).
     mcp_connect_seconds: float = Field(10.0, ge=0)
+    # Tools the ChatKit client runs, as JSON {"name": {"description", "parameters"}}
+    # (agent/tools/client.py).
+    client_tools: ClientTools = Field(default_factory=dict)
 
     # The gateway's URL as browsers reach it (https://chat.example.com), for attachments'
     # upload and preview URLs; empty: the scheme and Host of each ChatKit request.

@@ -54,6 +54,8 @@ class Tool:
     description: str
     function: ToolFunction
     parameters: dict[str, Any] = field(default_factory=lambda: dict(NO_PARAMETERS))
+    # Run by the ChatKit client, not here (CLIENT_TOOLS, agent/chatkit/client_tools.py).
+    on_client: bool = False
 
     def spec(self) -> dict[str, Any]:
         """The function description offered to the model (API-style neutral)."""
@@ -91,6 +93,10 @@ class ToolRegistry:
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def on_client(self, name: str) -> bool:
+        tool = self._tools.get(name)
+        return tool is not None and tool.on_client
 
     def specs(self) -> list[dict[str, Any]]:
         if self._specs is None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from agent.tools.client import add_client_tools
 from agent.tools.mcp import McpServers
 from agent.tools.modules import local_tools
 from agent.tools.registry import ToolRegistry
@@ -23,6 +24,7 @@ async def process_tools(settings: Settings) -> AsyncIterator[ToolRegistry | None
         return
     names = settings.tool_module_names()
     tools = local_tools(names, timeout_seconds=settings.tool_timeout_seconds)
+    add_client_tools(tools, settings.client_tools)
     servers = McpServers(settings.mcp_servers, tools)
     await servers.start(settings.mcp_connect_seconds)
     try:
