@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -96,6 +97,44 @@ async def test_a_server_that_never_starts_adds_no_tools_and_blocks_nothing() -> 
         assert tools.names() == ["get_current_time"]
     finally:
         await servers.close()
+
+
+# A stdio server that takes SLOW_START_SECONDS to start (a Python one takes 3-6 s here).
+SLOW_START_SECONDS = 4
+SLOW_SERVER = McpServer(
+    command=sys.executable,
+    args=[
+        "-c",
+        f"import runpy, time; time.sleep({SLOW_START_SECONDS}); "
+        f"runpy.run_path({SERVER_SCRIPT!r}, run_name='__main__')",
+    ],
+)
+
+
+async def test_a_slow_server_holds_the_start_no_longer_than_the_wait_then_joins() -> None:
+    tools = default_tools()
+    servers = McpServers({"late": SLOW_SERVER}, tools)
+    started = time.monotonic()
+
+    await servers.start(wait_seconds=0.5)
+
+    try:
+        assert time.monotonic() - started < SLOW_START_SECONDS
+        assert tools.names() == ["get_current_time"]  # the agent serves without its tools
+        await asyncio.wait_for(servers.connections[0].connected.wait(), 30)
+        assert await tools.run("late__whoami", "{}") == "I am test-mcp"
+    finally:
+        await servers.close()
+
+
+async def test_closing_while_a_server_is_still_starting_does_not_wait_for_it() -> None:
+    servers = McpServers({"late": SLOW_SERVER}, default_tools())
+    await servers.start(wait_seconds=0.1)
+    started = time.monotonic()
+
+    await servers.close()
+
+    assert time.monotonic() - started < SLOW_START_SECONDS
 
 
 def test_names_follow_the_model_apis_rules() -> None:
