@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from agent.tools.registry import ToolContext, ToolRegistry
 
@@ -24,7 +24,7 @@ class ToolRun:
         self._updates: asyncio.Queue[str | object] = asyncio.Queue()
         self.result = ""
 
-    async def progress(self) -> AsyncIterator[str]:
+    async def progress(self) -> AsyncGenerator[str, None]:
         """Runs the call, yielding its progress lines; `result` is set when this ends.
         Closing the iterator early cancels the call."""
         task = asyncio.create_task(self._call())
