@@ -29,6 +29,7 @@ def own_stack(
     *,
     env: Mapping[str, str] | None = None,
     service_env: Mapping[str, Mapping[str, str]] | None = None,
+    agent_replicas: int = 1,
 ) -> Iterator[Stack]:
     """A running stack on its own database and free ports; `service_env` adds to (and
     may override) the test defaults per service, `env` is given to every service."""
@@ -47,6 +48,7 @@ def own_stack(
         offline_model=True,
         env=dict(env or {}),
         service_env=per_service,
+        agent_replicas=agent_replicas,
     )
     with Stack(config) as running:
         yield running
