@@ -1,8 +1,9 @@
-"""Per-user turn limits, enforced where every turn begins (`store.start_turn`).
+"""Per-user turn limits, enforced where every turn begins (`store.start_turn`, and
+`reply_start.start_reply` for a reply to a user message already stored: ChatKit's).
 
-Every turn, REST or ChatKit, starts with StartTurn, so one budget here covers both doors
-(nginx cannot tell a ChatKit send from a ChatKit read). Agents are stateless replicas,
-so the state lives in Postgres:
+Every turn, REST or ChatKit, starts with StartTurn or StartReply, so one budget here
+covers both doors (nginx cannot tell a ChatKit send from a ChatKit read). Agents are
+stateless replicas, so the state lives in Postgres:
 
 - a token bucket per user (`send_budgets`): `TURN_RATE_PER_MINUTE` tokens a minute, at
   most `TURN_RATE_BURST` saved up; a turn costs one;
@@ -64,12 +65,19 @@ SELECT pg_advisory_xact_lock(CAST(%(lock_class)s AS integer), hashtext(CAST(%(us
 # The charge updates the row only if a whole token is there (WHERE), atomically with its
 # read (ON CONFLICT DO UPDATE locks the row); a refusal reads the tokens from this
 # statement's snapshot, exact under the user's lock.
-CHARGE = f"""
-WITH replay AS (
-  SELECT EXISTS (
+# A StartTurn replays when its idempotency key was used; a StartReply when its user
+# message already has a reply.
+_TURN_REPLAYED = """
     SELECT 1 FROM messages k
     WHERE k.conversation_id = %(conversation_id)s AND k.idempotency_key = %(idempotency_key)s
-      AND k.user_id = %(user_id)s
+      AND k.user_id = %(user_id)s"""
+_REPLY_REPLAYED = """
+    SELECT 1 FROM messages k
+    WHERE k.conversation_id = %(conversation_id)s AND k.reply_to = %(user_message_id)s
+      AND k.user_id = %(user_id)s"""
+_CHARGE = f"""
+WITH replay AS (
+  SELECT EXISTS ({{replayed}}
   ) AS hit
 ), busy AS (
   SELECT count(*) AS n FROM (
@@ -107,6 +115,8 @@ SELECT CASE
 END
 FROM replay, busy, spent
 """
+CHARGE = _CHARGE.format(replayed=_TURN_REPLAYED)
+CHARGE_REPLY = _CHARGE.format(replayed=_REPLY_REPLAYED)
 # The SQLSTATE turn_refused raises (its DETAIL: Retry-After in seconds).
 REFUSED_SQLSTATE: Final = "CT429"
 
@@ -137,18 +147,22 @@ class TurnBudget:
 UNLIMITED: Final = TurnBudget()
 
 
-async def charge(db: Connection, *, budget: TurnBudget, turn: Mapping[str, Any]) -> None:
+async def charge(
+    db: Connection, *, budget: TurnBudget, turn: Mapping[str, Any], reply: bool = False
+) -> None:
     """Queues the charge of the turn `turn` names (its user_id, conversation_id and
-    idempotency_key) in the caller's pipeline, before the turn's own statements: they run
-    in one implicit transaction, so the user's lock is held until the turn is committed,
-    and a refusal (raised at the pipeline's sync, see `refusals`) skips them."""
+    idempotency_key; with `reply`, StartReply's user_message_id instead of the key) in the
+    caller's pipeline, before the turn's own statements: they run in one implicit
+    transaction, so the user's lock is held until the turn is committed, and a refusal
+    (raised at the pipeline's sync, see `refusals`) skips them."""
     if not budget.enabled:
         return
     params: dict[str, Any] = {
         "lock_class": _LOCK_CLASS,
         "user_id": turn["user_id"],
         "conversation_id": turn["conversation_id"],
-        "idempotency_key": turn["idempotency_key"],
+        "idempotency_key": turn.get("idempotency_key"),
+        "user_message_id": turn.get("user_message_id"),
         "max_turns": budget.max_concurrent,
         "burst": budget.burst,
         "per_second": budget.per_minute / 60,
@@ -156,7 +170,7 @@ async def charge(db: Connection, *, budget: TurnBudget, turn: Mapping[str, Any])
         "tokens_per_day": budget.tokens_per_day,
     }
     await db.execute(LOCK_USER, params)
-    await db.execute(CHARGE, params)
+    await db.execute(CHARGE_REPLY if reply else CHARGE, params)
 
 
 @contextmanager

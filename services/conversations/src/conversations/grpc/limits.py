@@ -43,7 +43,9 @@ def bounded(response: M, what: str, max_bytes: int = MAX_SEND_BYTES) -> M:
     return response
 
 
-def fit_history(response: pb.StartTurnResponse, max_bytes: int = MAX_SEND_BYTES) -> None:
+def fit_history(
+    response: pb.StartTurnResponse | pb.StartReplyResponse, max_bytes: int = MAX_SEND_BYTES
+) -> None:
     """Drops the oldest history messages (never the last, the user message) until the
     response fits, and marks it `history_truncated`."""
     excess = response.ByteSize() - max_bytes

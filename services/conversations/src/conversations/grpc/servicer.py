@@ -10,9 +10,10 @@ from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_common.errors import InvalidInput
 from google.protobuf.message import Message
 
-from conversations import accounts, feedback, store
+from conversations import accounts, feedback, reply_start, store
 from conversations.budgets import TurnBudget
 from conversations.db import Pool, connection
+from conversations.grpc.attachments import AttachmentsRpc
 from conversations.grpc.convert import conversation_pb, message_pb, optional_id, parse_id
 from conversations.grpc.interceptors import (
     PURGE_ACCOUNTS_SCOPE,
@@ -35,9 +36,10 @@ USER_MAX_PAGE: Final = 100
 AGENT_ROLES: Final = frozenset({"assistant", "tool", "system"})
 
 
-class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
+class ConversationsServicer(AttachmentsRpc, pb_grpc.ConversationsServiceServicer):
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
+        self._attachment_max_bytes = settings.attachment_max_bytes
         self._max_chars = settings.message_max_chars
         self._payload_max = settings.message_payload_max_bytes
         self._budget = TurnBudget.from_settings(settings)
@@ -69,13 +71,20 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: Context
     ) -> pb.ListConversationsResponse:
+        limit = request.limit or store.DEFAULT_PAGE_SIZE
         async with connection(self._pool) as db:
-            page = await store.list_conversations(
-                db,
-                user_id=current_user(),
-                limit=request.limit or store.DEFAULT_PAGE_SIZE,
-                cursor=request.cursor or None,
-            )
+            if request.by_created_at:
+                page = await store.list_conversations_by_created(
+                    db,
+                    user_id=current_user(),
+                    limit=limit,
+                    after_id=parse_id(request.after_id, "after_id") if request.after_id else None,
+                    oldest_first=request.oldest_first,
+                )
+            else:
+                page = await store.list_conversations(
+                    db, user_id=current_user(), limit=limit, cursor=request.cursor or None
+                )
         response = pb.ListConversationsResponse(
             items=[conversation_pb(c) for c in page.conversations],
             next_cursor=page.next_cursor or "",
@@ -159,6 +168,30 @@ class ConversationsServicer(pb_grpc.ConversationsServiceServicer):
         if turn.assistant_message is not None:
             response.assistant_message.CopyFrom(message_pb(turn.assistant_message))
         fit_history(response)  # the turn is stored: shed old history rather than fail
+        return response
+
+    async def StartReply(
+        self, request: pb.StartReplyRequest, context: Context
+    ) -> pb.StartReplyResponse:
+        conversation_id = parse_id(request.conversation_id, "conversation_id")
+        user_message_id = parse_id(request.user_message_id, "user_message_id")
+        user_id = require_agent()  # the reply is the agent's to write
+        async with connection(self._pool) as db:
+            started = await reply_start.start_reply(
+                db,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                user_message_id=user_message_id,
+                history_limit=request.history_limit,
+                max_history=GRPC_MAX_HISTORY,
+                budget=self._budget,
+            )
+        response = pb.StartReplyResponse(
+            assistant_message=message_pb(started.assistant_message),
+            replayed=started.replayed,
+            history=[message_pb(m) for m in started.history or ()],
+        )
+        fit_history(response)  # the reply is stored: shed old history rather than fail
         return response
 
     async def UpdateMessage(self, request: pb.UpdateMessageRequest, context: Context) -> pb.Message:

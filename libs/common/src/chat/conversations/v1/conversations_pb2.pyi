@@ -308,3 +308,25 @@ class DeleteAttachmentRequest(_message.Message):
 class DeleteAttachmentResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class StartReplyRequest(_message.Message):
+    __slots__ = ("conversation_id", "user_message_id", "history_limit")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    user_message_id: str
+    history_limit: int
+    def __init__(self, conversation_id: _Optional[str] = ..., user_message_id: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
+
+class StartReplyResponse(_message.Message):
+    __slots__ = ("assistant_message", "replayed", "history", "history_truncated")
+    ASSISTANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    assistant_message: Message
+    replayed: bool
+    history: _containers.RepeatedCompositeFieldContainer[Message]
+    history_truncated: bool
+    def __init__(self, assistant_message: _Optional[_Union[Message, _Mapping]] = ..., replayed: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., history_truncated: _Optional[bool] = ...) -> None: ...

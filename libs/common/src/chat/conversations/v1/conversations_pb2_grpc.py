@@ -119,6 +119,11 @@ class ConversationsServiceStub:
                 request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.SerializeToString,
                 response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.FromString,
                 _registered_method=True)
+        self.StartReply = channel.unary_unary(
+                '/chat.conversations.v1.ConversationsService/StartReply',
+                request_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyRequest.SerializeToString,
+                response_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServiceServicer:
@@ -258,6 +263,19 @@ class ConversationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartReply(self, request, context):
+        """Starts the reply to a user message already stored (ChatKit stores the user's
+        item before it responds, and a retry keeps it): an empty `in_progress`
+        assistant message with reply_to set, under the same per-user budget and lock
+        as StartTurn (RESOURCE_EXHAUSTED with Retry-After when refused; nothing is
+        stored then). Idempotent per user message: while a reply to it exists, that
+        reply is returned with `replayed` set and nothing is charged. NOT_FOUND unless
+        `user_message_id` is a user message of this (live, the caller's) conversation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -345,6 +363,11 @@ def add_ConversationsServiceServicer_to_server(servicer, server):
                     servicer.DeleteAttachment,
                     request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.FromString,
                     response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.SerializeToString,
+            ),
+            'StartReply': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartReply,
+                    request_deserializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyRequest.FromString,
+                    response_serializer=chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -806,6 +829,33 @@ class ConversationsService:
             '/chat.conversations.v1.ConversationsService/DeleteAttachment',
             chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentRequest.SerializeToString,
             chat_dot_conversations_dot_v1_dot_conversations__pb2.DeleteAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartReply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.conversations.v1.ConversationsService/StartReply',
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyRequest.SerializeToString,
+            chat_dot_conversations_dot_v1_dot_conversations__pb2.StartReplyResponse.FromString,
             options,
             channel_credentials,
             insecure,

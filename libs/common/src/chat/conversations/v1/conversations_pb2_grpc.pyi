@@ -100,6 +100,15 @@ class ConversationsServiceStub:
     GetAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.GetAttachmentRequest, _conversations_pb2.Attachment]
     BindAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.BindAttachmentRequest, _conversations_pb2.Attachment]
     DeleteAttachment: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAttachmentRequest, _conversations_pb2.DeleteAttachmentResponse]
+    StartReply: _grpc.UnaryUnaryMultiCallable[_conversations_pb2.StartReplyRequest, _conversations_pb2.StartReplyResponse]
+    """Starts the reply to a user message already stored (ChatKit stores the user's
+    item before it responds, and a retry keeps it): an empty `in_progress`
+    assistant message with reply_to set, under the same per-user budget and lock
+    as StartTurn (RESOURCE_EXHAUSTED with Retry-After when refused; nothing is
+    stored then). Idempotent per user message: while a reply to it exists, that
+    reply is returned with `replayed` set and nothing is charged. NOT_FOUND unless
+    `user_message_id` is a user message of this (live, the caller's) conversation.
+    """
 
 @_typing.type_check_only
 class ConversationsServiceAsyncStub(ConversationsServiceStub):
@@ -160,6 +169,15 @@ class ConversationsServiceAsyncStub(ConversationsServiceStub):
     GetAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.GetAttachmentRequest, _conversations_pb2.Attachment]  # type: ignore[assignment]
     BindAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.BindAttachmentRequest, _conversations_pb2.Attachment]  # type: ignore[assignment]
     DeleteAttachment: _aio.UnaryUnaryMultiCallable[_conversations_pb2.DeleteAttachmentRequest, _conversations_pb2.DeleteAttachmentResponse]  # type: ignore[assignment]
+    StartReply: _aio.UnaryUnaryMultiCallable[_conversations_pb2.StartReplyRequest, _conversations_pb2.StartReplyResponse]  # type: ignore[assignment]
+    """Starts the reply to a user message already stored (ChatKit stores the user's
+    item before it responds, and a retry keeps it): an empty `in_progress`
+    assistant message with reply_to set, under the same per-user budget and lock
+    as StartTurn (RESOURCE_EXHAUSTED with Retry-After when refused; nothing is
+    stored then). Idempotent per user message: while a reply to it exists, that
+    reply is returned with `replayed` set and nothing is charged. NOT_FOUND unless
+    `user_message_id` is a user message of this (live, the caller's) conversation.
+    """
 
 class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -319,5 +337,20 @@ class ConversationsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _conversations_pb2.DeleteAttachmentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_conversations_pb2.DeleteAttachmentResponse, _abc.Awaitable[_conversations_pb2.DeleteAttachmentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def StartReply(
+        self,
+        request: _conversations_pb2.StartReplyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversations_pb2.StartReplyResponse, _abc.Awaitable[_conversations_pb2.StartReplyResponse]]:
+        """Starts the reply to a user message already stored (ChatKit stores the user's
+        item before it responds, and a retry keeps it): an empty `in_progress`
+        assistant message with reply_to set, under the same per-user budget and lock
+        as StartTurn (RESOURCE_EXHAUSTED with Retry-After when refused; nothing is
+        stored then). Idempotent per user message: while a reply to it exists, that
+        reply is returned with `replayed` set and nothing is charged. NOT_FOUND unless
+        `user_message_id` is a user message of this (live, the caller's) conversation.
+        """
 
 def add_ConversationsServiceServicer_to_server(servicer: ConversationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
