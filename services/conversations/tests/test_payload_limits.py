@@ -103,8 +103,9 @@ async def test_rest_message_lists_show_the_same_fields_without_payload(
     items = (await api.messages(alice, conv.id))["items"]
 
     assert [set(m) for m in items] == [
-        {"id", "conversation_id", "role", "content", "tool_calls", "status", "created_at"}
-    ] * 2
+        {"id", "conversation_id", "role", "content", "tool_calls", "status", "created_at",
+         "feedback"}
+    ] * 2  # fmt: skip
     assert items[0]["content"] == "hello"
 
 
@@ -119,7 +120,8 @@ async def test_a_list_without_payload_never_reads_the_column(
     anchor = {"before": turn.assistant_message.id, "after": turn.user_message.id}.get(window)
     role = f"no_payload_{uuid.uuid4().hex[:12]}"
     columns = "id, seq, conversation_id, user_id, role, content, status, tool_calls,"
-    columns += " input_tokens, output_tokens, idempotency_key, reply_to, created_at, updated_at"
+    columns += " input_tokens, output_tokens, idempotency_key, reply_to, created_at, updated_at,"
+    columns += " feedback"
     await conn.execute(f"CREATE ROLE {role} NOLOGIN")
     try:
         await conn.execute(f"GRANT SELECT ON conversations TO {role}")

@@ -138,7 +138,8 @@ async def test_messages_are_oldest_first_with_the_message_shape(
     assert page["has_more"] is False
     user, reply = page["items"]
     assert set(user) == {
-        "id", "conversation_id", "role", "content", "tool_calls", "status", "created_at"
+        "id", "conversation_id", "role", "content", "tool_calls", "status", "created_at",
+        "feedback",
     }  # fmt: skip
     assert (user["id"], user["role"], user["content"], user["status"]) == (
         turn.user_message.id, "user", "question", "complete"

@@ -2,7 +2,8 @@
 
 The agent's ChatKit store reads feedback from a message's payload
 (`{"item": ..., "feedback": "positive"|"negative", "feedback_at": <ISO time>}`), so the
-statement sets exactly those keys with jsonb operators and leaves the rest of the payload.
+statement sets exactly those keys with jsonb operators and leaves the rest of the payload;
+it also sets the `feedback` column (migration 0008), which REST shows and counts.
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from uuid import UUID
 from chat_common.errors import InvalidInput, NotFound
 
 from conversations import sql
+from conversations.models import FeedbackCounts
 from conversations.rows import Connection, found
 
 # At most this many distinct messages per call (a ChatKit feedback names a few items).
 FEEDBACK_MAX_IDS: Final = 50
 FEEDBACK_KINDS: Final = ("positive", "negative")
+
+# The votes on one live conversation's replies (no row: not the caller's, or deleted).
+FEEDBACK_COUNTS: Final = f"""
+SELECT count(*) FILTER (WHERE m.feedback = 'positive'),
+       count(*) FILTER (WHERE m.feedback = 'negative')
+FROM conversations c
+LEFT JOIN messages m ON m.conversation_id = c.id AND m.feedback IS NOT NULL
+WHERE {sql.LIVE_CONV}
+GROUP BY c.id
+"""
 
 
 async def set_feedback(
@@ -52,3 +64,12 @@ async def set_feedback(
     if changed != len(distinct):
         raise NotFound("message not found")
     return int(changed)
+
+
+async def feedback_counts(
+    db: Connection, *, user_id: UUID, conversation_id: UUID
+) -> FeedbackCounts:
+    """How many of the conversation's replies were voted up and down."""
+    params = {"conversation_id": conversation_id, "user_id": user_id}
+    positive, negative = await found(db, FEEDBACK_COUNTS, params, "conversation")
+    return FeedbackCounts(positive=positive, negative=negative)

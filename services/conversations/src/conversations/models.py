@@ -132,6 +132,7 @@ class Message(SQLModel, table=True):
         ),
         sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
+        sa.CheckConstraint("feedback IN ('positive', 'negative')", name="ck_messages_feedback"),
     )
 
     id: UUID = Field(primary_key=True)
@@ -152,8 +153,10 @@ class Message(SQLModel, table=True):
     # The model a reply's usage is of (the usage ledger); NULL: unknown.
     model: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX_CHARS)
-    # For an assistant reply started by StartTurn: the user message it answers.
+    # For an assistant reply started by StartTurn or StartReply: the user message it answers.
     reply_to: UUID | None = Field(default=None)
+    # The user's vote on a reply (ChatKit feedback, SetFeedback); NULL: none.
+    feedback: str | None = Field(default=None, max_length=8)
     created_at: datetime | None = _timestamp()
     # Moved by every update; a reply in progress that stops moving lost its agent.
     updated_at: datetime | None = _timestamp()
@@ -178,6 +181,15 @@ class MessagePublic(SQLModel):
     tool_calls: list[Any] | None
     status: Status
     created_at: datetime
+    # The user's vote on a reply (ChatKit's items.feedback); None: none.
+    feedback: Literal["positive", "negative"] | None = None
+
+
+class FeedbackCounts(SQLModel):
+    """How many replies of a conversation were voted up and down."""
+
+    positive: int
+    negative: int
 
 
 class MessagePage(SQLModel):
@@ -212,6 +224,7 @@ class MessageRecord:
     idempotency_key: str | None
     created_at: datetime
     seq: int
+    feedback: str | None = None  # "positive", "negative" or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +233,16 @@ class Turn:
     assistant_message: MessageRecord | None
     replayed: bool
     # The latest messages up to user_message, oldest first (None: not asked for).
+    history: list[MessageRecord] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartedReply:
+    """StartReply's result: the reply to a stored user message (see reply_start.py)."""
+
+    assistant_message: MessageRecord
+    replayed: bool  # a reply to it already existed: nothing was stored or charged
+    # The latest messages up to the user message, oldest first (None: not asked for).
     history: list[MessageRecord] | None = None
 
 

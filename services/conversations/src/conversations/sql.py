@@ -18,7 +18,7 @@ MESSAGE_COLS = (
     "CAST(m.id AS text), CAST(m.conversation_id AS text), m.role, m.content, m.status,"
     " CAST(m.tool_calls AS text),"
     " CAST(m.payload AS text), m.input_tokens, m.output_tokens, m.idempotency_key,"
-    " m.created_at, m.seq"
+    " m.created_at, m.seq, m.feedback"
 )
 # The same columns with payload NULL, for reads that never show it (REST lists): a payload
 # may be tens of KiB, and a page of 100 would read every one.
@@ -26,7 +26,7 @@ MESSAGE_COLS_NO_PAYLOAD = MESSAGE_COLS.replace("CAST(m.payload AS text)", "CAST(
 # What the row subqueries of the list statements select (no `*`: payload only if wanted).
 _MESSAGE_FIELDS = (
     "m.id, m.conversation_id, m.role, m.content, m.status, m.tool_calls, m.payload,"
-    " m.input_tokens, m.output_tokens, m.idempotency_key, m.created_at, m.seq"
+    " m.input_tokens, m.output_tokens, m.idempotency_key, m.created_at, m.seq, m.feedback"
 )
 # Owned by the caller and not deleted.
 LIVE_CONV = "c.id = %(conversation_id)s AND c.user_id = %(user_id)s AND c.deleted_at IS NULL"
@@ -233,7 +233,8 @@ WITH conv AS (
     WHEN CAST(%(feedback)s AS text) IS NULL THEN m.payload - 'feedback' - 'feedback_at'
     ELSE COALESCE(m.payload, '{{}}'::jsonb) || jsonb_build_object(
       'feedback', CAST(%(feedback)s AS text), 'feedback_at', CAST(%(feedback_at)s AS text))
-    END
+    END,
+    feedback = CAST(%(feedback)s AS varchar)
   FROM target
   WHERE m.id = target.id AND (SELECT count(*) FROM target) = %(count)s
   RETURNING m.id

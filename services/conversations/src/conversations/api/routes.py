@@ -11,7 +11,7 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from conversations import store
+from conversations import feedback, store
 from conversations.deps import CurrentUser, SessionDep
 from conversations.models import (
     ConversationCreate,
@@ -19,6 +19,7 @@ from conversations.models import (
     ConversationPublic,
     ConversationRecord,
     ConversationUpdate,
+    FeedbackCounts,
     MessagePage,
     MessagePublic,
     MessageRecord,
@@ -101,6 +102,14 @@ async def list_messages(
     return MessagePage(items=[message_public(m) for m in page.messages], has_more=page.has_more)
 
 
+@router.get("/{conversation_id}/feedback", responses=NOT_FOUND)
+async def feedback_counts(
+    conversation_id: UUID, user: CurrentUser, db: SessionDep
+) -> FeedbackCounts:
+    """How many of the conversation's replies were voted up and down (ChatKit feedback)."""
+    return await feedback.feedback_counts(db, user_id=user, conversation_id=conversation_id)
+
+
 def conversation_public(record: ConversationRecord) -> ConversationPublic:
     return ConversationPublic(
         id=record.id,  # type: ignore[arg-type]  # pydantic parses the UUID text
@@ -119,4 +128,5 @@ def message_public(record: MessageRecord) -> MessagePublic:
         tool_calls=orjson.loads(record.tool_calls_json) if record.tool_calls_json else None,
         status=record.status,  # type: ignore[arg-type]  # likewise a Status
         created_at=record.created_at,
+        feedback=record.feedback,  # type: ignore[arg-type]  # the CHECK keeps it a kind
     )
