@@ -21,7 +21,7 @@ from agent.settings import Settings
 from agent.tools import ToolRegistry
 from agent.turns import TurnPipeline
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_common.errors import Conflict, FailedPrecondition, InvalidInput, NotFound
+from chat_common.errors import Conflict, FailedPrecondition, InvalidInput, NotFound, RateLimited
 from conversations.checks import auto_title
 from google.protobuf.message import Message as Proto
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -58,6 +58,10 @@ class FakeConversations:
     updates: list[pb.UpdateMessageRequest] = field(default_factory=list)
     # (conversation id, idempotency key) -> (user message id, reply id) of the first turn.
     _turns: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # User message id -> the reply StartReply started for it.
+    _replies: dict[str, str] = field(default_factory=dict)
+    # Set: StartReply refuses with it, as the real service does over a budget.
+    refuse_replies: RateLimited | None = None
     _started: datetime = field(default_factory=lambda: datetime.now(UTC))
     _ticks: int = 0
 
@@ -149,6 +153,24 @@ class FakeConversations:
             items=[_snapshot(row) for row in page], next_cursor=page[-1].id if more else ""
         )
 
+    async def list_threads(
+        self, user_id: UUID, *, limit: int, after_id: str = "", oldest_first: bool = False
+    ) -> pb.ListConversationsResponse:
+        """By creation time (newest first unless `oldest_first`), after `after_id`."""
+        live = [c.row for c in self.conversations.values() if c.owner == user_id and not c.deleted]
+        live.sort(key=lambda row: (row.created_at.ToNanoseconds(), row.id))
+        if not oldest_first:
+            live.reverse()
+        ids = [row.id for row in live]
+        if after_id and after_id not in ids:
+            raise NotFound("conversation not found")
+        start = ids.index(after_id) + 1 if after_id else 0
+        page = live[start : start + limit]
+        more = start + len(page) < len(live)
+        return pb.ListConversationsResponse(
+            items=[_snapshot(row) for row in page], next_cursor=page[-1].id if more else ""
+        )
+
     async def update_conversation(
         self,
         user_id: UUID,
@@ -204,6 +226,26 @@ class FakeConversations:
         if request.idempotency_key:
             self._turns[key] = (user.id, reply.id)
         return self._turn(request, user, reply, replayed=False)
+
+    async def start_reply(
+        self, user_id: UUID, request: pb.StartReplyRequest
+    ) -> pb.StartReplyResponse:
+        user = self._message(user_id, request.conversation_id, request.user_message_id)
+        if user.role != "user":
+            raise NotFound("message not found")
+        if (reply_id := self._replies.get(user.id)) in self.messages:
+            return pb.StartReplyResponse(
+                assistant_message=_snapshot(self.messages[reply_id]), replayed=True
+            )
+        if self.refuse_replies is not None:
+            raise self.refuse_replies
+        reply = self._store(request.conversation_id, role="assistant", status="in_progress")
+        self._replies[user.id] = reply.id
+        before = self._before(request.conversation_id, reply.id)
+        history = before[-request.history_limit :] if request.history_limit else []
+        return pb.StartReplyResponse(
+            assistant_message=_snapshot(reply), history=[_snapshot(m) for m in history]
+        )
 
     def _replay(
         self, request: pb.StartTurnRequest, user_id: str, reply_id: str

@@ -103,6 +103,15 @@ class ConversationsClient:
         request = pb.ListConversationsRequest(limit=limit, cursor=cursor)
         return await self._call(self._stub.ListConversations, request, user_id)
 
+    async def list_threads(
+        self, user_id: UUID, *, limit: int, after_id: str = "", oldest_first: bool = False
+    ) -> pb.ListConversationsResponse:
+        """ChatKit's order: by creation time, after the conversation `after_id`."""
+        request = pb.ListConversationsRequest(
+            limit=limit, by_created_at=True, after_id=after_id, oldest_first=oldest_first
+        )
+        return await self._call(self._stub.ListConversations, request, user_id)
+
     async def update_conversation(
         self,
         user_id: UUID,
@@ -125,6 +134,11 @@ class ConversationsClient:
 
     async def start_turn(self, user_id: UUID, request: pb.StartTurnRequest) -> pb.StartTurnResponse:
         return await self._call(self._stub.StartTurn, request, user_id)
+
+    async def start_reply(
+        self, user_id: UUID, request: pb.StartReplyRequest
+    ) -> pb.StartReplyResponse:
+        return await self._call(self._stub.StartReply, request, user_id)
 
     async def update_message(self, user_id: UUID, request: pb.UpdateMessageRequest) -> pb.Message:
         return await self._call(self._stub.UpdateMessage, request, user_id)
@@ -163,3 +177,27 @@ class ConversationsClient:
             oldest_first=oldest_first,
         )
         return await self._call(self._stub.ListMessages, request, user_id)
+
+    async def create_attachment(
+        self, user_id: UUID, *, name: str, mime_type: str, size: int
+    ) -> pb.Attachment:
+        request = pb.CreateAttachmentRequest(name=name, mime_type=mime_type, size=size)
+        return await self._call(self._stub.CreateAttachment, request, user_id)
+
+    async def get_attachment(
+        self, user_id: UUID, attachment_id: str, *, with_content: bool = False
+    ) -> pb.Attachment:
+        request = pb.GetAttachmentRequest(attachment_id=attachment_id, with_content=with_content)
+        return await self._call(self._stub.GetAttachment, request, user_id)
+
+    async def bind_attachment(
+        self, user_id: UUID, attachment_id: str, conversation_id: str
+    ) -> pb.Attachment:
+        request = pb.BindAttachmentRequest(
+            attachment_id=attachment_id, conversation_id=conversation_id
+        )
+        return await self._call(self._stub.BindAttachment, request, user_id)
+
+    async def delete_attachment(self, user_id: UUID, attachment_id: str) -> None:
+        request = pb.DeleteAttachmentRequest(attachment_id=attachment_id)
+        await self._call(self._stub.DeleteAttachment, request, user_id)
