@@ -13,7 +13,7 @@ too large for the model (or for gRPC). The newest message always stays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -36,6 +36,32 @@ def answered_call_id(message: pb.Message) -> str | None:
     return call_id if isinstance(call_id, str) else None
 
 
+def user_content(message: pb.Message) -> str:
+    """A user message's text with what ChatKit sent beside it (quoted text, entity tags)
+    as context the model can read; the text alone when there is none."""
+    payload = message.payload_json
+    # Most payloads hold neither: skip parsing them.
+    if '"quoted_text"' not in payload and '"input_tag"' not in payload:
+        return message.content
+    stored = orjson.loads(payload).get("item")
+    if not isinstance(stored, dict):
+        return message.content
+    parts = [message.content]
+    if quoted := stored.get("quoted_text"):
+        parts.append(f"The user is referring to this in particular:\n{quoted}")
+    tags = [p for p in stored.get("content") or () if p.get("type") == "input_tag"]
+    if tags:
+        lines = [_tag_line(tag) for tag in {t.get("text"): t for t in tags}.values()]
+        parts.append("Entities the user mentioned (@-tags):\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _tag_line(tag: Json) -> str:
+    data = orjson.dumps(tag.get("data") or {}).decode()
+    group = f", group {tag['group']}" if tag.get("group") else ""
+    return f"- {tag.get('text')} (id {tag.get('id')}{group}): {data}"
+
+
 def within_budget(stored: Sequence[pb.Message], max_chars: int) -> Sequence[pb.Message]:
     """The newest messages of `stored` whose text (and tool calls) fit in `max_chars`."""
     used, start = 0, len(stored)
@@ -49,8 +75,13 @@ def within_budget(stored: Sequence[pb.Message], max_chars: int) -> Sequence[pb.M
 
 
 def model_messages(
-    system_prompt: str, stored: Sequence[pb.Message], *, max_chars: int | None = None
+    system_prompt: str,
+    stored: Sequence[pb.Message],
+    *,
+    max_chars: int | None = None,
+    attachments: Mapping[str, list[Json]] | None = None,
 ) -> list[Json]:
+    """`attachments`: message id -> content parts of its files (attachment_parts.py)."""
     if max_chars is not None:
         stored = within_budget(stored, max_chars)
     answered = {answered_call_id(m) for m in stored if m.role == "tool"}
@@ -64,6 +95,10 @@ def model_messages(
                 out.append({"role": "tool", "tool_call_id": call_id, "content": message.content})
             continue
         item: Json = {"role": role, "content": message.content}
+        if role == "user" and message.payload_json:
+            item["content"] = user_content(message)
+        if attachments and (files := attachments.get(message.id)):
+            item["content"] = [{"type": "text", "text": item["content"]}, *files]
         if role == "assistant" and message.tool_calls_json:
             calls = tool_calls_of(message)
             ids = [c.get("id") for c in calls]

@@ -23,6 +23,7 @@ import orjson
 from chat_common.tracing import model_call_span
 from opentelemetry.trace import StatusCode
 
+from agent.attachment_parts import responses_content
 from agent.settings import Settings
 
 Json = dict[str, Any]
@@ -31,6 +32,11 @@ Json = dict[str, Any]
 @dataclass(slots=True)
 class TextDelta:
     text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str  # a piece of the model's reasoning summary (models that give one)
 
 
 @dataclass(slots=True)
@@ -66,7 +72,7 @@ class Finish:
     reason: str  # "stop", "length", "tool_calls", ...
 
 
-ModelEvent = TextDelta | ToolCall | Usage | Finish
+ModelEvent = TextDelta | ReasoningDelta | ToolCall | Usage | Finish
 
 
 class ModelError(Exception):
@@ -91,8 +97,10 @@ class ModelClient:
         model: str,
         api_style: ApiStyle,
         max_output_tokens: int,
+        reasoning_summary: bool = False,
     ) -> None:
         self.client = client
+        self.reasoning_summary = reasoning_summary
         self.model = model
         self.api_style: ApiStyle = api_style
         self.max_output_tokens = max_output_tokens
@@ -114,26 +122,41 @@ class ModelClient:
             model=settings.openai_model,
             api_style=settings.openai_api_style,
             max_output_tokens=settings.openai_max_output_tokens,
+            reasoning_summary=settings.openai_reasoning_summary,
         )
 
     async def close(self) -> None:
         await self.client.close()
 
     async def stream(
-        self, messages: Sequence[Json], *, tools: Sequence[Json] = ()
+        self,
+        messages: Sequence[Json],
+        *,
+        tools: Sequence[Json] = (),
+        model: str | None = None,
+        tool_choice: str | None = None,
     ) -> AsyncGenerator[ModelEvent, None]:
-        """One streamed model call on Chat Completions-shaped `messages` (and tool specs)."""
+        """One streamed model call on Chat Completions-shaped `messages` (and tool specs);
+        `model` overrides the configured one, `tool_choice` names a tool it must call."""
+        model = model or self.model
         if self.api_style == "responses":
-            path, body, parse = "/responses", self._responses_body(messages, tools), _responses
+            body = self._responses_body(messages, tools)
+            if tool_choice:
+                body["tool_choice"] = {"type": "function", "name": tool_choice}
+            path, parse = "/responses", _responses
         else:
-            path, body, parse = "/chat/completions", self._chat_body(messages, tools), _chat
-        span = model_call_span(self.model, "chat" if path == "/chat/completions" else "responses")
+            body = self._chat_body(messages, tools)
+            if tool_choice:
+                body["tool_choice"] = {"type": "function", "function": {"name": tool_choice}}
+            path, parse = "/chat/completions", _chat
+        body["model"] = model
+        span = model_call_span(model, "chat" if path == "/chat/completions" else "responses")
         try:
             response = await self._open(path, body)
             try:
                 async for event in parse(_sse_batches(response)):
                     if isinstance(event, Usage):
-                        event.model = self.model
+                        event.model = model
                         span.set_attributes(event.span_attributes())
                     yield event
             except httpx2.TimeoutException:
@@ -156,7 +179,7 @@ class ModelClient:
         except openai.APITimeoutError:
             raise ModelError("the model timed out", timeout=True) from None
         except openai.APIStatusError as exc:
-            raise ModelError(_status_detail(exc.status_code)) from None
+            raise ModelError(_status_detail(exc.status_code, exc.code)) from None
         except openai.APIError:
             raise ModelError("could not reach the model") from None
 
@@ -182,10 +205,14 @@ class ModelClient:
         }
         if tools:
             body["tools"] = [{"type": "function", **t} for t in tools]
+        if self.reasoning_summary:
+            body["reasoning"] = {"summary": "auto"}
         return body
 
 
-def _status_detail(status: int) -> str:
+def _status_detail(status: int, code: str | None = None) -> str:
+    if code == "insufficient_quota":
+        return "the model's usage quota is used up; ask the operator to raise it"
     if status == 429:
         return "the model is rate limited; try again later"
     if status in (401, 403):
@@ -234,18 +261,17 @@ async def _chat(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelEvent]
     usage: Usage | None = None
     async for batch in batches:
         texts: list[str] = []
+        thoughts: list[str] = []
         for chunk in batch:
             if "error" in chunk:
                 raise ModelError("the model failed mid-stream")
             if u := chunk.get("usage"):
                 usage = Usage(u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0)
             for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                if text := delta.get("content"):
-                    texts.append(text)
-                for part in delta.get("tool_calls") or ():
-                    _merge_tool_call(calls, part)
+                _take_delta(choice.get("delta") or {}, texts, thoughts, calls)
                 finish = choice.get("finish_reason") or finish
+        if thoughts:
+            yield ReasoningDelta("".join(thoughts))
         if texts:
             yield TextDelta("".join(texts))
     if finish is None:
@@ -255,6 +281,18 @@ async def _chat(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelEvent]
     if usage is not None:
         yield usage
     yield Finish(finish)
+
+
+def _take_delta(
+    delta: Json, texts: list[str], thoughts: list[str], calls: dict[int, ToolCall]
+) -> None:
+    if text := delta.get("content"):
+        texts.append(text)
+    # Servers that stream reasoning (vLLM, DeepSeek, Ollama) put it here.
+    if thought := delta.get("reasoning_content") or delta.get("reasoning"):
+        thoughts.append(thought)
+    for part in delta.get("tool_calls") or ():
+        _merge_tool_call(calls, part)
 
 
 def _merge_tool_call(calls: dict[int, ToolCall], part: Json) -> None:
@@ -278,9 +316,12 @@ async def _responses(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelE
     final: list[ModelEvent] = []
     async for batch in batches:
         texts: list[str] = []
+        thoughts: list[str] = []
         for event in batch:
             if not final:
-                _response_event(event, texts, calls, final)
+                _response_event(event, texts, calls, final, thoughts)
+        if thoughts:
+            yield ReasoningDelta("".join(thoughts))
         if texts:
             yield TextDelta("".join(texts))
     if not final:
@@ -290,12 +331,19 @@ async def _responses(batches: AsyncIterator[list[Json]]) -> AsyncIterator[ModelE
 
 
 def _response_event(
-    event: Json, texts: list[str], calls: list[ToolCall], final: list[ModelEvent]
+    event: Json,
+    texts: list[str],
+    calls: list[ToolCall],
+    final: list[ModelEvent],
+    thoughts: list[str],
 ) -> None:
     kind = event.get("type")
     if kind == "response.output_text.delta":
         if text := event.get("delta"):
             texts.append(text)
+    elif kind == "response.reasoning_summary_text.delta":
+        if text := event.get("delta"):
+            thoughts.append(text)
     elif kind == "response.output_item.done":
         item = event.get("item") or {}
         if item.get("type") == "function_call":
@@ -327,7 +375,7 @@ def responses_input(messages: Sequence[Json]) -> list[Json]:
             )
             continue
         if message.get("content"):
-            items.append({"role": role, "content": message["content"]})
+            items.append({"role": role, "content": responses_content(message["content"])})
         for call in message.get("tool_calls") or ():
             items.append(
                 {

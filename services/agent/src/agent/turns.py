@@ -32,15 +32,26 @@ import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import Conflict
 
+from agent.attachment_parts import attachment_parts
 from agent.background import shielded, spawn
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
 from agent.history import model_messages
 from agent.metrics import Protocol, TurnMetrics
-from agent.model import Finish, ModelClient, ModelError, ModelEvent, TextDelta, ToolCall, Usage
+from agent.model import (
+    Finish,
+    ModelClient,
+    ModelError,
+    ModelEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
 from agent.reply_writer import ReplyWriter
 from agent.settings import Settings
 from agent.tools import ToolRegistry
+from agent.tools.progress import ToolRun
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,9 +67,24 @@ class StartedTurn:
     history: list[pb.Message] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TurnOptions:
+    """What one turn asks of the model beyond the history (ChatKit's composer, the locale)."""
+
+    model: str | None = None  # already checked against MODEL_ALLOWLIST; None: the default
+    tool_choice: str | None = None  # a tool the first model call must call
+    hints: tuple[str, ...] = ()  # system notes for this turn only (never stored)
+    reasoning: bool = False  # yield ReplyReasoning (the REST stream has no event for it)
+
+
 @dataclass(slots=True)
 class ReplyDelta:
     text: str
+
+
+@dataclass(slots=True)
+class ReplyReasoning:
+    text: str  # a piece of the model's reasoning summary (shown, never stored)
 
 
 @dataclass(slots=True)
@@ -77,12 +103,25 @@ class ReplyStarted:
 
 
 @dataclass(slots=True)
+class ReplyToolProgress:
+    text: str  # a running tool's progress line (shown, never stored)
+
+
+@dataclass(slots=True)
 class ReplyDone:
     message: pb.Message  # the final stored reply: `complete`, or `failed` with `error`
     error: ModelError | None = None
 
 
-ReplyEvent = ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyStarted | ReplyDone
+ReplyEvent = (
+    ReplyDelta
+    | ReplyReasoning
+    | ReplyToolCalls
+    | ReplyToolResult
+    | ReplyStarted
+    | ReplyToolProgress
+    | ReplyDone
+)
 
 
 class TurnPipeline:
@@ -153,17 +192,22 @@ class TurnPipeline:
         *,
         history: Sequence[pb.Message] | None = None,
         protocol: Protocol = "rest",
+        options: TurnOptions | None = None,
     ) -> ReplyStream:
         """The model's reply into the stored `assistant` message, as events. `history`:
         the stored messages before `assistant` if already loaded (StartTurn's);
         `protocol`: the door the turn came through, for metrics."""
-        return ReplyStream(self, ctx, assistant, history, protocol)
+        return ReplyStream(self, ctx, assistant, history, protocol, options or TurnOptions())
 
     def writer(self, ctx: RequestContext, message: pb.Message) -> ReplyWriter:
         return ReplyWriter(self.conversations, ctx.user_id, message, self.flush_seconds)
 
     async def history(
-        self, ctx: RequestContext, before: pb.Message, loaded: Sequence[pb.Message] | None = None
+        self,
+        ctx: RequestContext,
+        before: pb.Message,
+        loaded: Sequence[pb.Message] | None = None,
+        hints: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         """The latest HISTORY_LIMIT messages before `before` (`loaded` if given: read from
         the store in this turn already), shaped for the model."""
@@ -172,7 +216,9 @@ class TurnPipeline:
                 ctx.user_id, before.conversation_id, limit=self.history_limit, before=before.id
             )
             loaded = page.items
-        return model_messages(self.system_prompt, loaded, max_chars=self.history_max_chars)
+        system = "\n\n".join(p for p in (self.system_prompt, *hints) if p)
+        files = await attachment_parts(self.conversations, ctx.user_id, loaded)
+        return model_messages(system, loaded, max_chars=self.history_max_chars, attachments=files)
 
     async def wait_for_reply(self, ctx: RequestContext, assistant: pb.Message) -> pb.Message:
         """The final state of a reply another request is producing (idempotent replays).
@@ -225,10 +271,13 @@ class ReplyStream:
         assistant: pb.Message,
         history: Sequence[pb.Message] | None,
         protocol: Protocol = "rest",
+        options: TurnOptions | None = None,
     ) -> None:
         self._pipeline = pipeline
+        self._options = options or TurnOptions()
+        model = self._options.model or pipeline.model_name  # allow-listed: a bounded label
         self._metrics = TurnMetrics(
-            protocol=protocol, model=pipeline.model_name, enabled=pipeline.metrics_enabled
+            protocol=protocol, model=model, enabled=pipeline.metrics_enabled
         )
         self._ctx = ctx
         self._writer = ReplyWriter(
@@ -277,10 +326,14 @@ class ReplyStream:
         for a heartbeat interval."""
         interval = self._pipeline.heartbeat_seconds
         while True:
-            await asyncio.sleep(interval)
             writer = self._writer
-            if not writer.finished and time.monotonic() - writer.last_write >= interval:
-                await writer.heartbeat()
+            idle = time.monotonic() - writer.last_write
+            if idle < interval:  # due an interval after the last write, not after the last check
+                await asyncio.sleep(interval - idle)
+            elif writer.finished or writer.ended:
+                await asyncio.sleep(interval)
+            else:
+                await writer.heartbeat()  # moves last_write, failed or not
 
     async def _rounds(self) -> AsyncGenerator[ReplyEvent, None]:
         pipeline, ctx = self._pipeline, self._ctx
@@ -292,14 +345,17 @@ class ReplyStream:
                 try:
                     offer = pipeline.tools is not None and rounds < pipeline.max_tool_rounds
                     loaded, self._history = self._history, None
-                    messages = await pipeline.history(ctx, writer.message, loaded)
+                    options = self._options
+                    messages = await pipeline.history(ctx, writer.message, loaded, options.hints)
                     tools = pipeline.tools.specs() if offer and pipeline.tools else ()
-                    stream = pipeline.model.stream(messages, tools=tools)
+                    forced = options.tool_choice if tools and rounds == 0 else None
+                    stream = pipeline.model.stream(
+                        messages, tools=tools, model=options.model, tool_choice=forced
+                    )
                     async with contextlib.aclosing(stream) as events:
-                        async for event in events:
-                            self._take(event, calls)
-                            if isinstance(event, TextDelta):
-                                yield ReplyDelta(event.text)
+                        async for event in writer.until_ended(events):
+                            if shown := self._take(event, calls):
+                                yield shown
                 except ModelError as exc:
                     self._metrics.model_error(exc)
                     log.warning("reply %s failed: %s", writer.message.id, exc.detail)
@@ -308,7 +364,8 @@ class ReplyStream:
                 if calls and not offer:
                     log.warning("reply %s: tool calls without tools offered", writer.message.id)
                     calls = []
-                if not calls:
+                # Ended elsewhere (cancelled, lease lapsed): finish keeps that stored state.
+                if not calls or writer.ended:
                     yield ReplyDone(await writer.finish("complete"))
                     return
                 yield ReplyToolCalls(await writer.finish("complete", tool_calls=calls))
@@ -327,11 +384,15 @@ class ReplyStream:
                     await self._writer.finish("failed")
             raise
 
-    def _take(self, event: ModelEvent, calls: list[ToolCall]) -> None:
+    def _take(self, event: ModelEvent, calls: list[ToolCall]) -> ReplyEvent | None:
+        """Record `event`; what the client sees of it, if anything."""
         if isinstance(event, TextDelta):
             self._writer.add(event.text)
             if self._metrics.waiting_first_token:
                 self._metrics.first_token()
+            return ReplyDelta(event.text)
+        if isinstance(event, ReasoningDelta):
+            return ReplyReasoning(event.text) if self._options.reasoning else None
         elif isinstance(event, ToolCall):
             calls.append(event)
         elif isinstance(event, Usage):
@@ -339,12 +400,16 @@ class ReplyStream:
             self._metrics.usage(event)
         elif isinstance(event, Finish) and event.reason == "length":
             log.info("reply %s cut at the output token limit", self._writer.message.id)
+        return None
 
     async def _run_tools(self, calls: list[ToolCall]) -> AsyncIterator[ReplyEvent]:
         pipeline, ctx, message = self._pipeline, self._ctx, self._writer.message
         assert pipeline.tools is not None
         for call in calls:
-            result = await pipeline.tools.run(call.name, call.arguments)
+            run = ToolRun(pipeline.tools, call.name, call.arguments)
+            async for text in run.progress():
+                yield ReplyToolProgress(text)
+            result = run.result
             request = pb.AppendMessageRequest(
                 conversation_id=message.conversation_id,
                 role="tool",
