@@ -21,7 +21,7 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
     messages = request.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequest("'messages' must be a non-empty array.")
-    last_user = ""
+    last_user = system = ""
     input_words = 0
     call_names: dict[str, str] = {}
     for message in messages:
@@ -32,6 +32,8 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
         role = message.get("role")
         if role == "user":
             last_user = text
+        elif role == "system":
+            system = f"{system}\n\n{text}" if system else text
         elif role == "assistant":
             for call in message.get("tool_calls") or ():
                 if isinstance(call, dict) and isinstance(call.get("function"), dict):
@@ -50,7 +52,19 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
         max_output_tokens=positive_int(
             request.get("max_completion_tokens") or request.get("max_tokens")
         ),
+        system=system,
+        model=str(request.get("model") or ""),
+        tool_choice=forced_function(request.get("tool_choice")),
     )
+
+
+def forced_function(choice: Any) -> str:
+    """The function a `tool_choice` forces (either API's shape), or ""."""
+    if not isinstance(choice, dict):
+        return ""
+    function = choice.get("function")
+    name = function.get("name") if isinstance(function, dict) else choice.get("name")
+    return name if isinstance(name, str) else ""
 
 
 def _ids() -> tuple[str, str, int]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from offline_model.chat_completions import BadRequest
+from offline_model.chat_completions import BadRequest, forced_function
 from offline_model.script import Plan, Prompt, positive_int, text_of
 
 dumps = orjson.dumps
@@ -39,6 +39,8 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
             input_words += len(text.split())
             if item.get("role") == "user":
                 last_user = text
+            elif item.get("role") in ("system", "developer"):
+                system = f"{system}\n\n{text}" if system else text
         elif kind == "function_call":
             call_names[str(item.get("call_id"))] = str(item.get("name"))
         elif kind == "function_call_output":
@@ -55,6 +57,9 @@ def prompt_of(request: dict[str, Any]) -> Prompt:
         tools_offered=bool(request.get("tools")),
         tool_result=tool_result,
         max_output_tokens=positive_int(request.get("max_output_tokens")),
+        system=system,
+        model=str(request.get("model") or ""),
+        tool_choice=forced_function(request.get("tool_choice")),
     )
 
 

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _MARKER = re.compile(
-    r"\[\[(slow|words|fail|fail-times|stall|stall-after|cut-after|tool)(?::([^\]]*))?\]\]"
+    r"\[\[(slow|words|fail|fail-times|stall|stall-after|cut-after|tool|echo)(?::([^\]]*))?\]\]"
 )
 # A word with its leading whitespace; trailing whitespace sticks to the last word, so the deltas
 # always join back to exactly the reply text (newlines included).
 _WORD = re.compile(r"\s*\S+(?:\s+\Z)?")
 # Remembered [[fail-times]] counts are dropped past this many distinct messages (memory bound).
 _MAX_REMEMBERED = 10_000
+# The agent's title request (TITLE_FROM_MODEL) starts its system prompt with this: the
+# answer is the first words of the user's message, so tests know the title in advance.
+TITLE_INSTRUCTION = "Write a title of at most six words"
+TITLE_WORDS = 6
 # [[words:K]] is capped so a typo can't eat the memory.
 _MAX_WORDS = 100_000
 
@@ -43,6 +47,9 @@ class Prompt:
     # (tool name, tool output) when the LAST input is a tool result
     tool_result: tuple[str, str] | None = None
     max_output_tokens: int | None = None  # the request's bound: a longer reply is cut there
+    system: str = ""  # the system messages' (or `instructions`') text
+    model: str = ""
+    tool_choice: str = ""  # the function the request forces, if any
 
 
 @dataclass(slots=True)
@@ -52,6 +59,7 @@ class Plan:
     text: str = ""
     deltas: list[str] = field(default_factory=list)
     tool_call: str | None = None  # a tool name: answer with a call to it (arguments `{}`)
+    echo: bool = False  # [[echo]]: also say what came beside the messages (system, model)
     delay: float = 0.0  # seconds before each delta
     fail_code: int | None = None
     stall_after: int | None = None  # stall once this many deltas went out
@@ -83,14 +91,19 @@ class FailureCounter:
 
 
 def text_of(content: Any) -> str:
-    """Text of a message content: a string, or a list of text / input_text / output_text parts."""
+    """Text of a message content: a string, or a list of text / input_text / output_text parts;
+    an image part reads "[image]", so a reply says what the model got."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
+        return "".join(_part_text(p) for p in content if isinstance(p, dict))
     return ""
+
+
+def _part_text(part: dict[str, Any]) -> str:
+    if part.get("type") in ("image_url", "input_image"):
+        return " [image]"
+    return part["text"] if isinstance(part.get("text"), str) else ""
 
 
 def words(text: str) -> list[str]:
@@ -113,6 +126,7 @@ def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) 
     out = Plan(input_tokens=prompt.input_words)
     rate, extra_words = _read_markers(out, prompt.last_user, tokens_per_second, failures)
     out.delay = 1.0 / rate if rate > 0 else 0.0
+    out.tool_call = out.tool_call or prompt.tool_choice or None  # a forced tool is called
     if prompt.tool_result is not None:
         tool, result = prompt.tool_result
         # No matching call in the history: fall back on the marker's name.
@@ -120,9 +134,16 @@ def plan(prompt: Prompt, *, tokens_per_second: float, failures: FailureCounter) 
         out.tool_call = None
     elif out.tool_call and prompt.tools_offered:
         return out
+    elif prompt.system.startswith(TITLE_INSTRUCTION):
+        out.tool_call = None
+        title = " ".join(prompt.last_user.split()[:TITLE_WORDS])
+        out.text = title[:1].upper() + title[1:]
     else:
         out.tool_call = None
         out.text = f'You said: "{prompt.last_user}". I received {prompt.count} messages.'
+        if out.echo:
+            out.text += f' System: "{prompt.system}". Model: {prompt.model}.'
+            out.text += f" Tool choice: {prompt.tool_choice or 'none'}."
     if extra_words > 0:
         out.text += "".join(f" w{i}" for i in range(1, min(extra_words, _MAX_WORDS) + 1))
     out.deltas = words(out.text)
@@ -160,6 +181,8 @@ def _read_markers(
             out.cut_after = _int(arg, out.cut_after)
         elif name == "tool" and arg:
             out.tool_call = arg
+        elif name == "echo":
+            out.echo = True
     return rate, extra_words
 
 
