@@ -30,6 +30,11 @@ DELETE FROM conversations WHERE id IN (
     SELECT id FROM conversations WHERE user_id = %(user_id)s LIMIT %(limit)s)
 """
 _DELETE_BUDGET = "DELETE FROM send_budgets WHERE user_id = %(user_id)s"
+# Files not sent yet (sent ones go with their conversations); a few MiB each: small batches.
+_DELETE_ATTACHMENTS = """
+DELETE FROM attachments WHERE id IN (
+    SELECT id FROM attachments WHERE user_id = %(user_id)s LIMIT %(limit)s)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ async def delete_account_data(
     pool: Pool, *, user_id: UUID, batch_size: int = BATCH_SIZE
 ) -> DeletedData:
     """Deletes the user's messages, conversations (live or soft-deleted) and budget."""
+    await _delete_in_batches(pool, _DELETE_ATTACHMENTS, user_id, max(1, batch_size // 100))
     messages = await _delete_in_batches(pool, _DELETE_MESSAGES, user_id, batch_size)
     conversations = await _delete_in_batches(pool, _DELETE_CONVERSATIONS, user_id, batch_size)
     async with connection(pool) as db:
