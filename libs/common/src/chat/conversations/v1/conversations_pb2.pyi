@@ -254,7 +254,7 @@ class DeleteAccountDataResponse(_message.Message):
     def __init__(self, conversations_deleted: _Optional[int] = ..., messages_deleted: _Optional[int] = ...) -> None: ...
 
 class Attachment(_message.Message):
-    __slots__ = ("id", "name", "mime_type", "size", "conversation_id", "state", "content", "created_at")
+    __slots__ = ("id", "name", "mime_type", "size", "conversation_id", "state", "content", "created_at", "preview_token")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class Attachment(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_TOKEN_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     mime_type: str
@@ -271,7 +272,8 @@ class Attachment(_message.Message):
     state: str
     content: bytes
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size: _Optional[int] = ..., conversation_id: _Optional[str] = ..., state: _Optional[str] = ..., content: _Optional[bytes] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    preview_token: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size: _Optional[int] = ..., conversation_id: _Optional[str] = ..., state: _Optional[str] = ..., content: _Optional[bytes] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., preview_token: _Optional[str] = ...) -> None: ...
 
 class CreateAttachmentRequest(_message.Message):
     __slots__ = ("name", "mime_type", "size")
