@@ -146,3 +146,23 @@ async def test_deleting_the_account_deletes_sent_and_unsent_files(
         query = "SELECT count(*) FROM attachments WHERE user_id = %s"
         row = await (await db.execute(query, (alice.id,))).fetchone()
     assert row == (0,)
+
+
+async def test_an_image_preview_opens_with_its_token_alone(api: Api, rpc: Rpc, alice: User) -> None:
+    attachment_id = await uploaded(api, rpc, alice, "image/png", PNG)
+    request = pb.GetAttachmentRequest(attachment_id=attachment_id)
+    token = (await rpc(alice, "GetAttachment", request, as_agent=True)).preview_token
+    preview = f"/api/chat/attachments/{attachment_id}/preview"
+    response = await api.get(None, preview, params={"token": token})
+    assert response.status_code == 200
+    assert response.content == PNG
+    wrong = token[:-1] + ("B" if token.endswith("A") else "A")
+    assert (await api.get(None, preview, params={"token": wrong})).status_code == 404
+
+
+async def test_only_images_have_a_preview_token(api: Api, rpc: Rpc, alice: User) -> None:
+    attachment_id = await uploaded(api, rpc, alice, "application/pdf", PDF)
+    request = pb.GetAttachmentRequest(attachment_id=attachment_id)
+    assert (await rpc(alice, "GetAttachment", request, as_agent=True)).preview_token == ""
+    preview = f"/api/chat/attachments/{attachment_id}/preview"
+    assert (await api.get(None, preview, params={"token": ""})).status_code == 404

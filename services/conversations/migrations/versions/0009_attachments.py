@@ -7,6 +7,9 @@ retention purge), and by the foreign key's cascade when it is purged. The bytes 
 stored uncompressed out of line (STORAGE EXTERNAL): images and PDFs are compressed
 already, and a metadata read never touches them.
 
+`attachment_keys` holds the one random key of image preview tokens (attachments.py), made
+here so every replica shares it without a setting (gen_random_uuid: a strong random source).
+
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-18
@@ -39,6 +42,18 @@ def upgrade() -> None:
         """
     )
     op.execute("ALTER TABLE attachments ALTER COLUMN content SET STORAGE EXTERNAL")
+    op.execute(
+        """
+        CREATE TABLE attachment_keys (
+          id integer PRIMARY KEY CHECK (id = 1),
+          key bytea NOT NULL
+        )
+        """
+    )
+    op.execute(
+        "INSERT INTO attachment_keys (id, key)"
+        " VALUES (1, uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))"
+    )
     op.execute("CREATE INDEX ix_attachments_user ON attachments (user_id)")
     op.execute(
         "CREATE INDEX ix_attachments_conversation ON attachments (conversation_id)"
@@ -67,4 +82,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER conversations_delete_attachments ON conversations")
     op.execute("DROP FUNCTION delete_conversation_attachments()")
+    op.execute("DROP TABLE attachment_keys")
     op.execute("DROP TABLE attachments")

@@ -11,10 +11,16 @@
    files at once, a purge by the foreign key's cascade).
 
 Every read is scoped by user id: another user's file is NotFound, like a missing one.
+The one exception is an image's preview: an image element cannot send a bearer token, so
+its URL carries a preview token instead, an HMAC of the file id under a random key kept
+in the database (migration 0009); it opens that image only, while it is live.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -191,6 +197,39 @@ async def bind(
     if current.state != UPLOADED:
         raise FailedPrecondition("the file is not uploaded yet")
     raise NotFound("attachment not found")  # sent in another conversation, or none
+
+
+_KEY = "SELECT key FROM attachment_keys WHERE id = 1"
+_PREVIEW = f"""
+SELECT {_COLUMNS}, content FROM attachments a
+WHERE a.id = %(id)s AND a.state = '{UPLOADED}' AND (a.conversation_id IS NULL
+  OR EXISTS (SELECT 1 FROM conversations c
+             WHERE c.id = a.conversation_id AND c.deleted_at IS NULL))
+"""
+
+
+async def _key(db: Connection) -> bytes:
+    # A one-row primary key read: cheap enough not to cache (and a cache would outlive a
+    # test database).
+    return bytes((await found(db, _KEY, {}, "attachment key"))[0])
+
+
+async def preview_token(db: Connection, record: AttachmentRecord) -> str:
+    """The token of an image's preview URL ("" for other types)."""
+    if record.mime_type not in IMAGE_TYPES:
+        return ""
+    digest = hmac.new(await _key(db), record.id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+async def preview(db: Connection, *, attachment_id: UUID, token: str) -> AttachmentRecord:
+    """The image the token opens; NotFound for a wrong token or a gone file."""
+    row = await found(db, _PREVIEW, {"id": attachment_id}, "attachment")
+    record = _record(row)
+    expected = await preview_token(db, record)
+    if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise NotFound("attachment not found")
+    return record
 
 
 async def delete_unsent(db: Connection, *, user_id: UUID, attachment_id: UUID) -> None:

@@ -5,7 +5,8 @@ size checked) and answers with an upload URL on the gateway, `PUT
 /api/chat/attachments/{id}/content`, which the client calls with its own bearer token
 (the bytes are checked by content there). Sending the message binds the file to its
 conversation (`save_attachment` with a thread id); `attachments.delete` removes an
-unsent one. Images preview through `GET` on the same URL (owner only).
+unsent one. The owner downloads a file through `GET` on the same URL; an image's
+preview URL (`.../preview?token=`) works without a bearer token, for image elements.
 What the model gets of them: agent/attachment_parts.py.
 """
 
@@ -39,7 +40,8 @@ def content_path(attachment_id: str) -> str:
 def chatkit_attachment(record: pb.Attachment, public_url: str) -> Attachment:
     """The SDK's view of a stored file: an upload descriptor while pending, a preview
     URL for images."""
-    url = AnyUrl(public_url.rstrip("/") + content_path(record.id))
+    base = public_url.rstrip("/")
+    url = AnyUrl(base + content_path(record.id))
     descriptor = (
         AttachmentUploadDescriptor(url=url, method="PUT") if record.state == "pending" else None
     )
@@ -51,7 +53,8 @@ def chatkit_attachment(record: pb.Attachment, public_url: str) -> Attachment:
         "thread_id": record.conversation_id or None,
     }
     if record.mime_type in IMAGE_TYPES:
-        return ImageAttachment(**fields, preview_url=url)
+        preview = f"{base}/api/chat/attachments/{record.id}/preview?token={record.preview_token}"
+        return ImageAttachment(**fields, preview_url=AnyUrl(preview))
     return FileAttachment(**fields)
 
 

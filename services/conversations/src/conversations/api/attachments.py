@@ -4,12 +4,12 @@ download URL. Both take the owner's bearer token; another user's file is 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
 from chat_common.errors import NotFound
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from conversations import attachments
 from conversations.deps import CurrentUser, SessionDep, StateDep
@@ -53,6 +53,10 @@ async def download_attachment(attachment_id: UUID, user: CurrentUser, db: Sessio
     if record.content is None:
         raise NotFound("attachment not uploaded")
     disposition = "inline" if record.mime_type in attachments.IMAGE_TYPES else "attachment"
+    return _file(record, disposition)
+
+
+def _file(record: attachments.AttachmentRecord, disposition: str) -> Response:
     headers = {
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(record.name)}",
         "Cache-Control": "private, max-age=3600",
@@ -61,6 +65,20 @@ async def download_attachment(attachment_id: UUID, user: CurrentUser, db: Sessio
         "Content-Security-Policy": "sandbox; default-src 'none'",
     }
     return Response(record.content, media_type=record.mime_type, headers=headers)
+
+
+@router.get(
+    "/attachments/{attachment_id}/preview",
+    response_class=Response,
+    responses={200: {"description": "The image"}, 404: {"description": "Not found"}},
+)
+async def preview_attachment(
+    attachment_id: UUID, token: Annotated[str, Query(max_length=64)], db: SessionDep
+) -> Response:
+    """An image by its preview URL (the token stands in for the bearer token, which an
+    image element cannot send); a wrong token, or a file gone with its conversation, 404."""
+    record = await attachments.preview(db, attachment_id=attachment_id, token=token)
+    return _file(record, "inline")
 
 
 async def _body(request: Request, max_bytes: int) -> bytes:

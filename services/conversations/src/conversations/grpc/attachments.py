@@ -11,11 +11,12 @@ from conversations import attachments
 from conversations.db import Pool, connection
 from conversations.grpc.convert import parse_id
 from conversations.grpc.interceptors import current_user
+from conversations.rows import Connection
 
 Context = Any  # grpc.aio.ServicerContext
 
 
-def attachment_pb(record: attachments.AttachmentRecord) -> pb.Attachment:
+async def attachment_pb(db: Connection, record: attachments.AttachmentRecord) -> pb.Attachment:
     message = pb.Attachment(
         id=str(record.id),
         name=record.name,
@@ -24,6 +25,7 @@ def attachment_pb(record: attachments.AttachmentRecord) -> pb.Attachment:
         conversation_id=str(record.conversation_id or ""),
         state=record.state,
         content=record.content or b"",
+        preview_token=await attachments.preview_token(db, record),
     )
     message.created_at.FromDatetime(record.created_at)
     return message
@@ -47,7 +49,7 @@ class AttachmentsRpc:
                 size=request.size,
                 max_bytes=self._attachment_max_bytes,
             )
-        return attachment_pb(record)
+            return await attachment_pb(db, record)
 
     async def GetAttachment(
         self, request: pb.GetAttachmentRequest, _context: Context
@@ -60,7 +62,7 @@ class AttachmentsRpc:
                 attachment_id=attachment_id,
                 with_content=request.with_content,
             )
-        return attachment_pb(record)
+            return await attachment_pb(db, record)
 
     async def BindAttachment(
         self, request: pb.BindAttachmentRequest, _context: Context
@@ -74,7 +76,7 @@ class AttachmentsRpc:
                 attachment_id=attachment_id,
                 conversation_id=conversation_id,
             )
-        return attachment_pb(record)
+            return await attachment_pb(db, record)
 
     async def DeleteAttachment(
         self, request: pb.DeleteAttachmentRequest, _context: Context
