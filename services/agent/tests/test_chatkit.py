@@ -13,6 +13,7 @@ import grpc
 import httpx
 import orjson
 import pytest
+from agent.chatkit.items import STATUS_NOTES
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_testkit.polling import poll_until
@@ -336,9 +337,11 @@ async def test_a_model_failure_stores_a_failed_reply(chatkit: ChatKit, alice: st
         ("user", "complete"),
         ("assistant", "failed"),
     ]
-    # ChatKit shows no empty bubble for a reply that failed before its first word.
+    # After a reload ChatKit shows the reply as failed (its item has no status: a note).
     shown = await chatkit.json(alice, ItemsListReq(params=ItemsListParams(thread_id=thread_id)))
-    assert [i["type"] for i in shown["data"]][:1] == ["user_message"]
+    failed = shown["data"][0]
+    assert failed["type"] == "assistant_message"
+    assert failed["content"][-1]["text"] == STATUS_NOTES["failed"]
 
 
 async def test_a_malformed_request_is_rejected(chatkit: ChatKit, alice: str) -> None:

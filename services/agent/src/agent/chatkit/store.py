@@ -3,6 +3,13 @@ thread items ARE messages, with the same ids, so REST and ChatKit share one hist
 
 Every call carries the caller's token, so the conversations service scopes it; a missing or
 foreign thread or item comes back as NotFound and is raised as the SDK's NotFoundError.
+
+Ids: rows are keyed by UUIDs, while the SDK and integrators may choose any string (`thr_…`,
+`msg_…`). A UUID id is the row id itself (so REST and ChatKit share ids); any other id names
+the row `uuid5(user, [thread,] id)`, and the item or thread JSON stored with the row keeps the
+id as chosen, so the SDK reads back exactly the ids it stored. The user is part of the name:
+two users choosing the same id get two rows, and every statement is still scoped by user.
+Storing items never starts a turn: the server starts the reply when it responds.
 """
 
 from __future__ import annotations
@@ -13,37 +20,45 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from chat.conversations.v1 import conversations_pb2 as pb
-from chat_common.errors import InvalidInput, NotFound
+from chat_common.errors import Conflict, FailedPrecondition, NotFound
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import (
-    AssistantMessageItem,
     Attachment,
     Page,
     ThreadItem,
     ThreadMetadata,
-    UserMessageItem,
 )
 
-from agent.chatkit import items
+from agent.chatkit import attachments, items
 from agent.chatkit.context import ChatContext
 from agent.conversations_client import ConversationsClient
 from agent.turns import TurnPipeline
 
 MAX_PAGE = 100
+# Row pages read at most for one page of items (hidden rows do not count towards it).
+MAX_FETCHES = 5
+
+
+# The namespace of row ids derived from ids that are not UUIDs (never change it).
+_ROW_IDS = uuid.UUID("5f0f8a53-6c7e-4d5b-9c1e-2b8f7f3e9a41")
+
+
+def row_id(context: ChatContext, chosen: str, *scope: str) -> str:
+    """The row id for an id the SDK or client chose (see the module docstring)."""
+    try:
+        return str(uuid.UUID(chosen))
+    except ValueError:
+        name = "/".join((str(context.user_id), *scope, chosen))
+        return str(uuid.uuid5(_ROW_IDS, name))
 
 
 @asynccontextmanager
-async def _not_found_as_sdk_error(what: str, *ids: str) -> AsyncIterator[None]:
-    # An id that is not a UUID names nothing of ours: not found, without asking.
-    for value in ids:
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            raise NotFoundError(f"{what} not found") from None
+async def _not_found_as_sdk_error(what: str, chosen_id: str) -> AsyncIterator[None]:
+    """NotFound as the SDK's error, worded as the SDK's own stores word it."""
     try:
         yield
     except NotFound:
-        raise NotFoundError(f"{what} not found") from None
+        raise NotFoundError(f"{what} {chosen_id} not found") from None
 
 
 def _page_size(limit: int) -> int:
@@ -55,7 +70,7 @@ class ConversationsStore(Store[ChatContext]):
         self.client = client
         self.pipeline = pipeline
 
-    # Ids are UUIDs: the conversations service keys rows by them.
+    # Our own ids are UUIDs (the row ids as they are); integrators may override these.
     def generate_thread_id(self, context: ChatContext) -> str:
         thread_id = str(uuid.uuid4())
         context.new_threads.add(thread_id)
@@ -66,51 +81,68 @@ class ConversationsStore(Store[ChatContext]):
     ) -> str:
         return str(uuid.uuid4())
 
+    def _thread_row(self, thread_id: str, context: ChatContext) -> str:
+        return row_id(context, thread_id)
+
+    def _item_row(self, thread_id: str, item_id: str, context: ChatContext) -> str:
+        return row_id(context, item_id, self._thread_row(thread_id, context))
+
     # -- threads ------------------------------------------------------------------------------
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
         cached = context.threads.get(thread_id)
         if cached is not None:
             return cached.model_copy(deep=True)
-        async with _not_found_as_sdk_error("thread", thread_id):
-            conversation = await self.client.get_conversation(context.user_id, thread_id)
+        async with _not_found_as_sdk_error("Thread", thread_id):
+            conversation = await self.client.get_conversation(
+                context.user_id, self._thread_row(thread_id, context)
+            )
         thread = items.conversation_to_thread(conversation)
         context.threads[thread_id] = thread.model_copy(deep=True)
         return thread
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
+        """Creates the thread, or updates it: any id the caller chose is its id. Its time is
+        stored aware; a new thread's is made aware in place too, so it reads back equal (not
+        on updates: the SDK compares the thread it streams with a copy to send updates)."""
         if context.threads.get(thread.id) == thread:
             return  # nothing changed since it was loaded or saved in this request
-        metadata_json = items.thread_metadata_json(thread)
-        async with _not_found_as_sdk_error("thread", thread.id):
-            if thread.id in context.new_threads:
-                await self.client.create_conversation(
-                    context.user_id, id=thread.id, title=thread.title, metadata_json=metadata_json
-                )
-                context.new_threads.discard(thread.id)
-            else:
-                await self.client.update_conversation(
-                    context.user_id, thread.id, title=thread.title, metadata_json=metadata_json
-                )
+        fields: dict[str, Any] = {
+            "title": thread.title,
+            "metadata_json": items.thread_metadata_json(thread),
+        }
+        row = self._thread_row(thread.id, context)
+        if thread.id in context.new_threads:
+            items.make_aware(thread)
+            await self.client.create_conversation(context.user_id, id=row, **fields)
+            context.new_threads.discard(thread.id)
+        else:
+            try:
+                await self.client.update_conversation(context.user_id, row, **fields)
+            except NotFound:
+                items.make_aware(thread)
+                await self.client.create_conversation(context.user_id, id=row, **fields)
         context.threads[thread.id] = thread.model_copy(deep=True)
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
     ) -> Page[ThreadMetadata]:
-        # Conversations list newest activity first with an opaque keyset cursor, which we
-        # hand out unchanged as `after`; `order` cannot be honoured beyond that order.
-        page = await self.client.list_conversations(
-            context.user_id, limit=_page_size(limit), cursor=after or ""
-        )
-        return Page(
-            data=[items.conversation_to_thread(c) for c in page.items],
-            has_more=bool(page.next_cursor),
-            after=page.next_cursor or None,
-        )
+        """Threads by creation time (`order` asc or desc); `after` is a thread id."""
+        size = _page_size(limit)
+        after_row = self._thread_row(after, context) if after else ""
+        async with _not_found_as_sdk_error("Thread", after or ""):
+            page = await self.client.list_threads(
+                context.user_id, limit=size, after_id=after_row, oldest_first=order == "asc"
+            )
+        data = [items.conversation_to_thread(c) for c in page.items]
+        has_more = bool(page.next_cursor)
+        return Page(data=data, has_more=has_more, after=data[-1].id if has_more else None)
 
     async def delete_thread(self, thread_id: str, context: ChatContext) -> None:
-        async with _not_found_as_sdk_error("thread", thread_id):
-            await self.client.delete_conversation(context.user_id, thread_id)
+        async with _not_found_as_sdk_error("Thread", thread_id):
+            await self.client.delete_conversation(
+                context.user_id, self._thread_row(thread_id, context)
+            )
         context.threads.pop(thread_id, None)
 
     # -- items --------------------------------------------------------------------------------
@@ -123,99 +155,143 @@ class ConversationsStore(Store[ChatContext]):
         order: str,
         context: ChatContext,
     ) -> Page[ThreadItem]:
+        """A page of items; a thread that is not the caller's has none (the server checks
+        the thread itself before any request that names it)."""
         size = _page_size(limit)
-        async with _not_found_as_sdk_error("thread", thread_id, *([after] if after else [])):
-            if order == "asc":
-                page = await self.client.list_messages(
-                    context.user_id, thread_id, limit=size, after=after or "", oldest_first=True
-                )
-            else:
-                page = await self.client.list_messages(
-                    context.user_id, thread_id, limit=size, before=after or ""
-                )
-        messages = list(page.items) if order == "asc" else list(reversed(page.items))
-        data = [items.message_to_item(m) for m in messages]
-        return Page(data=data, has_more=page.has_more, after=data[-1].id if data else None)
+        conversation_id = self._thread_row(thread_id, context)
+        anchor = self._item_row(thread_id, after, context) if after else ""
+        data: list[ThreadItem] = []
+        shown, more, fetches = 0, True, 0
+        # Hidden items (tool results, context for the model) do not count towards `limit`:
+        # the SDK drops them from what the client sees, which would cut its pages short.
+        while shown < size and more and fetches < MAX_FETCHES:
+            try:
+                messages, more = await self._messages(context, conversation_id, anchor, size, order)
+            except NotFound:
+                return Page(data=[], has_more=False, after=None)
+            fetches += 1
+            for message in messages:
+                if shown == size:
+                    more = True  # the page is full: this message starts the next one
+                    break
+                item = items.message_to_item(message)
+                data.append(item)
+                shown += not isinstance(item, items.HIDDEN)
+                anchor = message.id
+        last = data[-1].id if data and more else None
+        return Page(data=data, has_more=more, after=last)
+
+    async def _messages(
+        self, context: ChatContext, conversation_id: str, anchor: str, size: int, order: str
+    ) -> tuple[list[pb.Message], bool]:
+        """A page of rows in `order` after the row `anchor`, and whether more follow."""
+        if order == "asc":
+            page = await self.client.list_messages(
+                context.user_id, conversation_id, limit=size, after=anchor, oldest_first=True
+            )
+            return list(page.items), page.has_more
+        page = await self.client.list_messages(
+            context.user_id, conversation_id, limit=size, before=anchor
+        )
+        return list(reversed(page.items)), page.has_more
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
         return items.message_to_item(await self.get_message(thread_id, item_id, context))
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
+        """Stores `item` as given (a user message too: its reply starts when the server
+        responds). An item that cannot be kept is an error, never dropped."""
         if item.id in context.stored_items:
             return  # `respond` already stored it in its final state
-        if isinstance(item, UserMessageItem):
-            await self._start_turn(thread_id, item, context)
-        elif isinstance(item, AssistantMessageItem):
-            request = pb.AppendMessageRequest(
-                conversation_id=thread_id,
-                role="assistant",
-                content=items.assistant_text(item),
-                payload_json=items.item_payload(item),
-                id=item.id,
-            )
-            async with _not_found_as_sdk_error("thread", thread_id):
-                await self.client.append_message(context.user_id, request)
-        # Other item kinds (widgets, workflows, SDK hidden context) are never produced here.
+        items.make_aware(item)  # the SDK streams this object after storing it
+        request = pb.AppendMessageRequest(
+            conversation_id=self._thread_row(thread_id, context),
+            role=items.item_role(item),
+            content=items.item_text(item),
+            payload_json=items.item_payload(item),
+            id=self._item_row(thread_id, item.id, context),
+        )
+        async with _not_found_as_sdk_error("Thread", thread_id):
+            await self.client.append_message(context.user_id, request)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
+        items.make_aware(item)
         try:
             message = await self.get_message(thread_id, item.id, context)
         except NotFoundError:
             await self.add_thread_item(thread_id, item, context)
             return
-        fields: dict[str, Any] = {"payload_json": items.item_payload(item, message.payload_json)}
-        if isinstance(item, UserMessageItem):
-            fields["content"] = items.user_text(item)
-        elif isinstance(item, AssistantMessageItem):
-            fields["content"] = items.assistant_text(item)
-        await self.update_message(thread_id, item.id, context, **fields)
+        payload_json = items.item_payload(item, message.payload_json)
+        text = items.item_text(item)
+        try:
+            await self.update_message(
+                thread_id, item.id, context, payload_json=payload_json, content=text
+            )
+        except FailedPrecondition:
+            # A final reply keeps its text (REST's view); the item, ChatKit's view, changes.
+            await self.update_message(thread_id, item.id, context, payload_json=payload_json)
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
-        async with _not_found_as_sdk_error("item", thread_id, item_id):
-            await self.client.delete_message(context.user_id, thread_id, item_id)
+        async with _not_found_as_sdk_error("Item", item_id):
+            await self.client.delete_message(
+                context.user_id,
+                self._thread_row(thread_id, context),
+                self._item_row(thread_id, item_id, context),
+            )
 
     # -- helpers used by the server ------------------------------------------------------------
 
-    async def _start_turn(
-        self, thread_id: str, item: UserMessageItem, context: ChatContext
-    ) -> None:
-        """Store the user message and its `in_progress` reply in one step, as REST does."""
-        async with _not_found_as_sdk_error("thread", thread_id):
-            turn = await self.pipeline.start_turn(
-                context.auth,
-                thread_id,
-                items.user_text(item),
-                payload_json=items.item_payload(item),
-            )
-        # The stored message's id is the item's id from now on (the SDK sends this same object
-        # to the client and to `respond` next).
-        item.id = turn.user_message.id
-        context.replies[item.id] = turn
-
     async def get_message(self, thread_id: str, item_id: str, context: ChatContext) -> pb.Message:
-        async with _not_found_as_sdk_error("item", thread_id, item_id):
-            return await self.client.get_message(context.user_id, thread_id, item_id)
+        async with _not_found_as_sdk_error("Item", item_id):
+            return await self.client.get_message(
+                context.user_id,
+                self._thread_row(thread_id, context),
+                self._item_row(thread_id, item_id, context),
+            )
+
+    async def start_reply(
+        self, thread_id: str, user_item_id: str, context: ChatContext
+    ) -> tuple[pb.Message, list[pb.Message] | None]:
+        """The empty in-progress reply to the stored user item, and the history it answers;
+        under the user's turn budget (RateLimited when refused: nothing is stored)."""
+        request = pb.StartReplyRequest(
+            conversation_id=self._thread_row(thread_id, context),
+            user_message_id=self._item_row(thread_id, user_item_id, context),
+            history_limit=self.pipeline.history_limit,
+        )
+        response = await self.client.start_reply(context.user_id, request)
+        if response.replayed:  # a repeated request: another one answers it
+            raise Conflict("this message already has a reply")
+        return response.assistant_message, list(response.history) or None
 
     async def update_message(
         self, thread_id: str, item_id: str, context: ChatContext, **fields: Any
     ) -> pb.Message:
-        request = pb.UpdateMessageRequest(conversation_id=thread_id, message_id=item_id, **fields)
-        async with _not_found_as_sdk_error("item", thread_id, item_id):
+        request = pb.UpdateMessageRequest(
+            conversation_id=self._thread_row(thread_id, context),
+            message_id=self._item_row(thread_id, item_id, context),
+            **fields,
+        )
+        async with _not_found_as_sdk_error("Item", item_id):
             return await self.client.update_message(context.user_id, request)
 
     async def set_feedback(
         self, thread_id: str, item_ids: list[str], feedback: str, context: ChatContext
     ) -> None:
-        async with _not_found_as_sdk_error("item", thread_id, ",".join(item_ids)):
-            await self.client.set_feedback(context.user_id, thread_id, item_ids, feedback)
+        rows = [self._item_row(thread_id, item_id, context) for item_id in item_ids]
+        async with _not_found_as_sdk_error("Item", ", ".join(item_ids)):
+            await self.client.set_feedback(
+                context.user_id, self._thread_row(thread_id, context), rows, feedback
+            )
 
-    # -- attachments (not supported: the product stores text conversations) ---------------------
+    # -- attachments: the conversations service keeps them (chatkit/attachments.py) --------------
 
     async def save_attachment(self, attachment: Attachment, context: ChatContext) -> None:
-        raise InvalidInput("attachments are not supported")
+        await attachments.save_attachment(self.client, attachment, context)
 
     async def load_attachment(self, attachment_id: str, context: ChatContext) -> Attachment:
-        raise InvalidInput("attachments are not supported")
+        async with _not_found_as_sdk_error("Attachment", attachment_id):
+            return await attachments.load_attachment(self.client, attachment_id, context)
 
     async def delete_attachment(self, attachment_id: str, context: ChatContext) -> None:
-        raise InvalidInput("attachments are not supported")
+        pass  # ConversationsAttachments.delete_attachment removed it already
