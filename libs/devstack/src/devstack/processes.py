@@ -10,10 +10,9 @@ processes from a thread that lives as long as they should (the main thread).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,9 +24,6 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-
-_PR_SET_PDEATHSIG = 1
-
 
 # Where free_port looks: above the well-known and registered services most machines run,
 # below the kernel's ephemeral range (see _ephemeral_range).
@@ -98,17 +94,14 @@ def http_ok(url: str) -> Callable[[], bool]:
     return check
 
 
-def _parent_death_hook(sig: signal.Signals) -> Callable[[], None] | None:
-    """A preexec function that asks Linux to send `sig` when the runner dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    prctl = libc.prctl  # looked up before fork: the child only makes one call
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-
-    return hook
+def _with_parent_death_signal(command: Sequence[str], sig: signal.Signals) -> list[str]:
+    """`command` run through `setpriv --pdeathsig`, which asks Linux to send `sig` when the
+    runner dies. Not a preexec_fn: that runs Python between fork and exec, which is unsafe
+    in a runner with threads (gRPC's poller, executors) and rules out vfork."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv is None:
+        return list(command)
+    return [setpriv, f"--pdeathsig={sig.name}", "--", *command]
 
 
 class ManagedProcess:
@@ -159,14 +152,13 @@ class ManagedProcess:
         log = self.log_path.open("ab")
         stdout: int | IO[bytes] = subprocess.PIPE if self.echo else log
         self.proc = subprocess.Popen(
-            self.command,
+            _with_parent_death_signal(self.command, self.stop_signal),
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_parent_death_hook(self.stop_signal),
             user=self.user,
         )
         if self.echo:
