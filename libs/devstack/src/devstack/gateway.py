@@ -201,6 +201,8 @@ def _servers(addresses: str | tuple[str, ...]) -> str:
     replica costs a refused connect and the request goes on to the next one."""
     if isinstance(addresses, str):
         return addresses
+    if len(addresses) == 1:  # nginx never marks a lone server down: as the image renders it
+        return addresses[0]
     return "; server ".join(f"{address} max_fails=0" for address in addresses)
 
 
