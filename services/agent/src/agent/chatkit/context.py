@@ -19,6 +19,10 @@ from agent.turns import StartedTurn
 class ChatContext:
     # The verified user (every gRPC call acts for them).
     auth: RequestContext
+    # The user's language tag (from Accept-Language), passed to the model as a hint.
+    locale: str | None = None
+    # The gateway's URL as the client sees it: attachments' upload and preview URLs.
+    public_url: str = ""
     # Threads loaded or saved during this request, as stored (skips redundant writes).
     threads: dict[str, ThreadMetadata] = field(default_factory=dict)
     # Thread ids generated in this request and not yet created.

@@ -7,62 +7,65 @@ stream; the thread loaded by that check is reused by the SDK for the same reques
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any, Final
 
 import orjson
-from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import DomainError, InvalidInput, RateLimited
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
+from chatkit.store import AttachmentStore
 from chatkit.types import (
-    AssistantMessageContent,
-    AssistantMessageContentPartTextDelta,
-    AssistantMessageItem,
-    AttachmentsCreateReq,
-    AttachmentsDeleteReq,
+    AudioInput,
     ChatKitReq,
     ErrorEvent,
     FeedbackKind,
-    InputTranscribeReq,
+    InferenceOptions,
     ThreadItem,
-    ThreadItemAddedEvent,
-    ThreadItemDoneEvent,
-    ThreadItemUpdatedEvent,
     ThreadMetadata,
-    ThreadsAddClientToolOutputReq,
-    ThreadsAddStructuredInputReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
-    ThreadsCustomActionReq,
     ThreadsRetryAfterItemReq,
-    ThreadsSyncCustomActionReq,
     ThreadStreamEvent,
+    TranscriptionResult,
     UserMessageInput,
     UserMessageItem,
     UserMessageTagContent,
     UserMessageTextContent,
-    is_streaming_req,
 )
 from pydantic import TypeAdapter
 
-from agent.chatkit import items
+from agent.chatkit import client_tools
 from agent.chatkit.context import ChatContext
-from agent.chatkit.store import ConversationsStore
-from agent.turns import ReplyDelta, ReplyDone, ReplyStarted, ReplyToolCalls
+from agent.chatkit.reply_view import ReplyView
+from agent.chatkit.store import ConversationsStore, row_id
+from agent.chatkit.titles import model_title
+from agent.turns import ReplyDone, TurnOptions
 
+log = logging.getLogger(__name__)
 _REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 # items.feedback: at most this many distinct items per request (conversations' limit too).
 MAX_FEEDBACK_ITEMS: Final = 50
 
-_UNSUPPORTED = (
-    ThreadsAddClientToolOutputReq,
-    ThreadsAddStructuredInputReq,
-    ThreadsCustomActionReq,
-    ThreadsSyncCustomActionReq,
-    AttachmentsCreateReq,
-    AttachmentsDeleteReq,
-    InputTranscribeReq,
+# The request types served here; any other (attachments, transcription, client tools,
+# widget actions, structured input) is refused before anything runs.
+SERVED: Final = frozenset(
+    {
+        "threads.create",
+        "threads.add_user_message",
+        "threads.retry_after_item",
+        "threads.get_by_id",
+        "threads.list",
+        "threads.update",
+        "threads.delete",
+        "items.list",
+        "items.feedback",
+        "attachments.create",
+        "attachments.delete",
+        "threads.add_client_tool_output",
+        "input.transcribe",  # answered "not available" (transcribe below)
+    }
 )
 
 
@@ -73,26 +76,44 @@ class NotSupported(DomainError):
 class ChatServer(ChatKitServer[ChatContext]):
     store: ConversationsStore
 
-    def __init__(self, store: ConversationsStore, *, max_chars: int) -> None:
-        super().__init__(store)
+    def __init__(
+        self,
+        store: ConversationsStore,
+        *,
+        max_chars: int,
+        models: frozenset[str] = frozenset(),
+        title_from_model: bool = False,
+        attachments: AttachmentStore[ChatContext] | None = None,
+        attachments_per_message: int = 0,
+    ) -> None:
+        super().__init__(store, attachments)
+        self.attachments_per_message = attachments_per_message
         self.max_chars = max_chars
+        # The models a composer may pick: always the default one.
+        self.models = models | {store.pipeline.model_name}
+        self.title_from_model = title_from_model
 
     async def process(
         self, request: str | bytes | bytearray, context: ChatContext
     ) -> StreamingResult | NonStreamingResult:
         parsed = _REQUEST.validate_json(request)
-        await self._check(parsed, context)
-        if is_streaming_req(parsed):
-            return StreamingResult(_readable_errors(self._process_streaming(parsed, context)))
-        return NonStreamingResult(await self._process_non_streaming(parsed, context))
+        await self._check(parsed, context)  # first: a foreign thread is 404 whatever the type
+        if parsed.type not in SERVED:
+            raise NotSupported()
+        if isinstance(parsed, ThreadsCreateReq | ThreadsAddUserMessageReq):
+            refusal = self._refusal(parsed.params.input.inference_options)
+            if refusal is not None:  # nothing was stored: the UI shows why
+                return StreamingResult(_single_error(refusal))
+        result = await super().process(request, context)
+        if isinstance(result, StreamingResult):
+            return StreamingResult(_readable_errors(result))
+        return result
 
     async def _check(self, request: ChatKitReq, context: ChatContext) -> None:
-        """Refuse, before anything runs: foreign threads/items, bad input, unsupported types."""
+        """Refuse, before anything runs: foreign threads/items, bad input."""
         thread_id = getattr(request.params, "thread_id", None)
         if isinstance(thread_id, str):
             await self.store.load_thread(thread_id, context)
-        if isinstance(request, _UNSUPPORTED):
-            raise NotSupported()
         if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq):
             self._check_input(request.params.input)
         if isinstance(request, ThreadsRetryAfterItemReq):
@@ -100,9 +121,16 @@ class ChatServer(ChatKitServer[ChatContext]):
             if not isinstance(item, UserMessageItem):
                 raise InvalidInput("only a user message can be retried")
 
+    async def transcribe(
+        self, audio_input: AudioInput, context: ChatContext
+    ) -> TranscriptionResult:
+        # The offline model (and the Chat Completions servers we target) have no
+        # transcription endpoint: say so instead of the SDK's NotImplementedError.
+        raise NotSupported("dictation is not available: the model provider has no transcription")
+
     def _check_input(self, message: UserMessageInput) -> None:
-        if message.attachments:
-            raise InvalidInput("attachments are not supported")
+        if len(message.attachments) > self.attachments_per_message:
+            raise InvalidInput(f"at most {self.attachments_per_message} files per message")
         text = "".join(
             part.text
             for part in message.content
@@ -115,54 +143,94 @@ class ChatServer(ChatKitServer[ChatContext]):
         if user_chars(message) > self.max_chars:
             raise InvalidInput(f"the message is longer than {self.max_chars} characters")
 
+    def _refusal(self, options: InferenceOptions | None) -> str | None:
+        """Why the composer's model or tool choice cannot be served (None: it can)."""
+        if options is None:
+            return None
+        if options.model and options.model not in self.models:
+            offered = ", ".join(sorted(self.models))
+            return f"The model {options.model!r} is not available here (choose one of: {offered})."
+        tools = self.store.pipeline.tools
+        names = {spec["name"] for spec in tools.specs()} if tools else set()
+        if options.tool_choice and options.tool_choice.id not in names:
+            return f"The tool {options.tool_choice.id!r} is not available here."
+        return None
+
+    def _turn_options(self, item: UserMessageItem, context: ChatContext) -> TurnOptions:
+        options = item.inference_options
+        refusal = self._refusal(options)  # a retry: the allow-list may have changed
+        if refusal is not None:
+            raise CustomStreamError(refusal, allow_retry=False)
+        hints = (locale_hint(context.locale),) if context.locale else ()
+        return TurnOptions(
+            model=options.model if options else None,
+            tool_choice=options.tool_choice.id if options and options.tool_choice else None,
+            hints=hints,
+            reasoning=True,
+        )
+
     async def respond(
         self,
         thread: ThreadMetadata,
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        if input_user_message is None:
-            return
-        turn = context.replies.pop(input_user_message.id, None)
-        if turn is None:  # a retry: the user message is stored, its old reply was removed
-            reply = await self.store.pipeline.start_reply(context.auth, thread.id)
-            history = None  # the pipeline loads it
+        try:
+            if input_user_message is None:  # a client tool's output: the turn goes on
+                input_user_message = await client_tools.resume(self.store, thread, context)
+                if input_user_message is None:
+                    return
+            async for event in self._reply(thread, input_user_message, context):
+                yield event
+        except DomainError as exc:  # the SDK would show a generic error: say what went wrong
+            raise CustomStreamError(readable(exc), allow_retry=True) from exc
+
+    async def _reply(
+        self, thread: ThreadMetadata, user_item: UserMessageItem, context: ChatContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        options = self._turn_options(user_item, context)
+        first_turn = thread.title is None
+        turn = context.replies.pop(user_item.id, None)
+        if turn is None:  # the user message is stored without a reply: start one, budgeted
+            reply, history = await self.store.start_reply(thread.id, user_item.id, context)
         else:
             reply, history = turn.assistant_message, turn.history
-        # An item is shown from its first word: a step that only calls tools stays hidden.
-        item: AssistantMessageItem | None = None
+        view = ReplyView(
+            reply,
+            lambda: self.store.generate_item_id("workflow", thread, context),
+            context.stored_items,
+        )
         # Entered first: whatever fails from here on, the stored reply gets a final state.
         async with self.store.pipeline.reply(
-            context.auth, reply, history=history, protocol="chatkit"
+            context.auth, reply, history=history, protocol="chatkit", options=options
         ) as events:
-            if thread.title is None:
+            if first_turn:
                 await self._take_generated_title(thread, context)
             async for event in events:
-                if isinstance(event, ReplyDelta):
-                    if item is None:
-                        item = _assistant_item(reply)
-                        yield ThreadItemAddedEvent(item=item)
-                    item.content[0].text += event.text
-                    yield ThreadItemUpdatedEvent(
-                        item_id=item.id,
-                        update=AssistantMessageContentPartTextDelta(
-                            content_index=0, delta=event.text
-                        ),
-                    )
-                elif isinstance(event, ReplyStarted | ReplyToolCalls | ReplyDone):
-                    if item is not None:
-                        # The pipeline stored this message in its final state already.
-                        context.stored_items.add(item.id)
-                        yield ThreadItemDoneEvent(item=item)
-                        item = None
-                    if isinstance(event, ReplyStarted):
-                        reply = event.message
-                    if isinstance(event, ReplyDone) and event.error is not None:
-                        raise CustomStreamError(event.error.detail, allow_retry=True)
+                for shown in view.events(event):
+                    yield shown
+                client_round = client_tools.client_round(event, self.store.pipeline.tools)
+                if client_round is not None:  # the turn waits for the client's output
+                    handed = client_tools.hand_over(self.store, thread, view, client_round, context)
+                    async for shown in handed:
+                        yield shown
+                    break
+                if isinstance(event, ReplyDone) and event.error is not None:
+                    raise CustomStreamError(event.error.detail, allow_retry=True)
+        if first_turn and self.title_from_model:
+            await self._write_model_title(thread, user_item)
+
+    async def _write_model_title(self, thread: ThreadMetadata, user_item: UserMessageItem) -> None:
+        """The model's title for a new thread; the SDK saves it and sends thread.updated."""
+        text = "".join(p.text for p in user_item.content if isinstance(p, UserMessageTextContent))
+        title = await model_title(self.store.pipeline.model, text)
+        if title:
+            thread.title = title
 
     async def _take_generated_title(self, thread: ThreadMetadata, context: ChatContext) -> None:
         """The conversations service titles a thread from its first message; show that title."""
-        conversation = await self.store.client.get_conversation(context.user_id, thread.id)
+        row = row_id(context, thread.id)  # the thread's id may be an integrator's, not a row id
+        conversation = await self.store.client.get_conversation(context.user_id, row)
         if conversation.HasField("title"):
             thread.title = conversation.title
             # Known to be stored: the SDK's save_thread after this change writes nothing.
@@ -212,25 +280,34 @@ def _chars(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
-async def _readable_errors(stream: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    """A domain error the SDK lets escape its stream (a refused turn: over the send
-    budget, a foreign thread) ends the stream with an `error` event a ChatKit UI shows,
-    instead of a cut connection."""
+def readable(exc: DomainError) -> str:
+    if isinstance(exc, RateLimited):
+        return f"{exc.message} (try again in {exc.retry_after} s)"
+    return exc.message
+
+
+def locale_hint(locale: str) -> str:
+    return f"The user's locale is {locale}: answer in its language unless they ask otherwise."
+
+
+def _error_frame(message: str, *, allow_retry: bool) -> bytes:
+    event = ErrorEvent(code="custom", message=message, allow_retry=allow_retry)
+    return b"data: " + event.model_dump_json().encode() + b"\n\n"
+
+
+async def _single_error(message: str) -> AsyncGenerator[bytes, None]:
+    yield _error_frame(message, allow_retry=False)
+
+
+async def _readable_errors(stream: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
+    """Whatever escapes the SDK's stream after it started (a refused or failed StartTurn
+    while creating a thread, a store failure) ends it with an `error` event a ChatKit UI
+    shows, instead of a cut connection."""
     try:
         async for chunk in stream:
             yield chunk
     except DomainError as exc:
-        message = exc.message
-        if isinstance(exc, RateLimited):
-            message = f"{message} (try again in {exc.retry_after} s)"
-        event = ErrorEvent(code="custom", message=message, allow_retry=True)
-        yield b"data: " + event.model_dump_json().encode() + b"\n\n"
-
-
-def _assistant_item(message: pb.Message) -> AssistantMessageItem:
-    return AssistantMessageItem(
-        id=message.id,
-        thread_id=message.conversation_id,
-        created_at=items.to_datetime(message.created_at),
-        content=[AssistantMessageContent(text="")],
-    )
+        yield _error_frame(readable(exc), allow_retry=True)
+    except Exception:
+        log.exception("a ChatKit stream failed")
+        yield _error_frame("Something went wrong on our side; please try again.", allow_retry=True)
