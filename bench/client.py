@@ -8,6 +8,7 @@ connections alive, as a browser or an app server would.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -150,3 +151,46 @@ async def direct_stream(model: openai.AsyncOpenAI, text: str) -> StreamResult:
     except openai.OpenAIError as exc:
         return StreamResult(first, type(exc).__name__)
     return StreamResult(first, None)
+
+
+# ---- ChatKit through the gateway's /chatkit: every turn streamed as ChatKit events
+def chatkit_input(text: str) -> dict[str, Any]:
+    content = [{"type": "input_text", "text": text}]
+    return {"content": content, "attachments": [], "inference_options": {}}
+
+
+async def chatkit_turn(http: httpx.AsyncClient, user: User, body: dict[str, Any]) -> str:
+    """One streamed ChatKit request read to its end; the thread's id (raises unless the
+    stream held a finished assistant message and no `error` event)."""
+    thread_id = body["params"].get("thread_id", "")
+    replied = False
+    async with http.stream("POST", "/chatkit", json=body, headers=user.headers) as response:
+        if response.status_code != 200:
+            await response.aread()
+            raise RuntimeError(f"ChatKit answered {response.status_code}: {response.text[:200]}")
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            kind = event.get("type")
+            if kind == "error":
+                raise RuntimeError(f"ChatKit error event: {line[:200]}")
+            if kind == "thread.created":
+                thread_id = event["thread"]["id"]
+            elif kind == "thread.item.done" and event["item"]["type"] == "assistant_message":
+                replied = True
+    if not replied or not thread_id:
+        raise RuntimeError("ChatKit stream ended without an assistant message")
+    return str(thread_id)
+
+
+async def chatkit_create(http: httpx.AsyncClient, user: User, text: str) -> str:
+    """`threads.create` with its first message: the new thread's id once the reply is done."""
+    body = {"type": "threads.create", "params": {"input": chatkit_input(text)}}
+    return await chatkit_turn(http, user, body)
+
+
+async def chatkit_add(http: httpx.AsyncClient, user: User, thread_id: str, text: str) -> None:
+    """`threads.add_user_message` on a thread, read to the end of its reply."""
+    params = {"thread_id": thread_id, "input": chatkit_input(text)}
+    await chatkit_turn(http, user, {"type": "threads.add_user_message", "params": params})

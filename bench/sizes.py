@@ -25,6 +25,13 @@ class Sizes:
     stream_runs: int
     search_big_messages: int  # case 8: messages of the user searched
     search_small_messages: int
+    chatkit_users: int  # case 9: concurrent users, instant model
+    chatkit_paced_users: int  # case 9: concurrent users, paced model
+    chatkit_turns_per_thread: int  # threads.create, then add_user_message on the same thread
+    chatkit_runs: int  # per model: ChatKit and REST windows, alternated
+    chatkit_seconds: float  # per window
+    chatkit_paced_rate: float  # tokens/s of the paced model
+    chatkit_paced_words: int  # extra words of each paced reply
 
 
 FULL = Sizes(
@@ -46,6 +53,13 @@ FULL = Sizes(
     stream_runs=3,
     search_big_messages=1_000_000,
     search_small_messages=1_000,
+    chatkit_users=8,
+    chatkit_paced_users=32,
+    chatkit_turns_per_thread=5,
+    chatkit_runs=4,
+    chatkit_seconds=5.0,
+    chatkit_paced_rate=100.0,
+    chatkit_paced_words=40,
 )
 
 QUICK = Sizes(
@@ -67,4 +81,11 @@ QUICK = Sizes(
     stream_runs=2,
     search_big_messages=5_000,
     search_small_messages=1_000,
+    chatkit_users=8,
+    chatkit_paced_users=16,
+    chatkit_turns_per_thread=5,
+    chatkit_runs=2,
+    chatkit_seconds=0.6,
+    chatkit_paced_rate=100.0,
+    chatkit_paced_words=10,
 )

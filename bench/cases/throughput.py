@@ -49,11 +49,11 @@ class Window:
         return self.turns / self.seconds
 
 
-async def _window(
+async def load_window(
     groups: dict[str, PidSource],
     level: int,
     seconds: float,
-    turn: Callable[[int], Awaitable[float]],
+    turn: Callable[[int], Awaitable[object]],
 ) -> Window:
     cpu, peaks = CpuWindow(groups), RssPeaks(groups, SHARED_MEMORY)
     counts = {"turns": 0, "errors": 0}
@@ -92,13 +92,13 @@ async def run(ctx: Context) -> list[Row]:
     def direct_turn(_: int) -> Awaitable[float]:
         return direct_json(ctx.model, TEXT)
 
-    await _window(groups, 8, min(seconds, 1.0), stack_turn)  # warm-up: pools, caches
+    await load_window(groups, 8, min(seconds, 1.0), stack_turn)  # warm-up: pools, caches
     stack: dict[int, list[Window]] = {level: [] for level in levels}
     direct: dict[int, list[Window]] = {level: [] for level in levels}
     for _ in range(ctx.sizes.load_runs):
         for level in levels:
-            stack[level].append(await _window(groups, level, seconds, stack_turn))
-            direct[level].append(await _window(groups, level, seconds, direct_turn))
+            stack[level].append(await load_window(groups, level, seconds, stack_turn))
+            direct[level].append(await load_window(groups, level, seconds, direct_turn))
     return (
         _throughput_rows(stack, direct)
         + _cpu_rows(stack, direct, ctx.sizes.load_runs)
@@ -214,6 +214,6 @@ async def profile(ctx: Context, out: Path, level: int = 32, seconds: float = 15.
         user, conversation = pairs[i]
         return send_json(ctx.gateway, user, conversation, TEXT)
 
-    await _window(groups, level, 1.0, stack_turn)  # warm-up
+    await load_window(groups, level, 1.0, stack_turn)  # warm-up
     pids = {name: ctx.bench.pid(name) for name in PROFILED}
-    return await record(pids, seconds, out, lambda: _window(groups, level, seconds, stack_turn))
+    return await record(pids, seconds, out, lambda: load_window(groups, level, seconds, stack_turn))
