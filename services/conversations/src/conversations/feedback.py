@@ -3,19 +3,23 @@
 The agent's ChatKit store reads feedback from a message's payload
 (`{"item": ..., "feedback": "positive"|"negative", "feedback_at": <ISO time>}`), so the
 statement sets exactly those keys with jsonb operators and leaves the rest of the payload;
-it also sets the `feedback` column (migration 0008), which REST shows and counts.
+it also sets the `feedback` column (migration 0008), which REST shows and counts. REST
+votes on one reply (`PUT …/messages/{id}/feedback`) go through the same statement.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal
 from uuid import UUID
 
 from chat_common.errors import InvalidInput, NotFound
+from pydantic import ConfigDict
+from sqlmodel import SQLModel
 
-from conversations import sql
-from conversations.models import FeedbackCounts
+from conversations import sql, store
+from conversations.models import FeedbackCounts, MessageRecord
 from conversations.rows import Connection, found
 
 # At most this many distinct messages per call (a ChatKit feedback names a few items).
@@ -64,6 +68,40 @@ async def set_feedback(
     if changed != len(distinct):
         raise NotFound("message not found")
     return int(changed)
+
+
+class FeedbackVote(SQLModel):
+    """The body of a REST vote on one reply."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    # Required, so an empty body is an error rather than a silent clear; null clears it.
+    feedback: Literal["positive", "negative"] | None
+
+
+async def set_reply_feedback(
+    db: Connection,
+    *,
+    user_id: UUID,
+    conversation_id: UUID,
+    message_id: UUID,
+    feedback: str | None,
+) -> MessageRecord:
+    """The REST vote on one reply: the same write as ChatKit's SetFeedback, but only an
+    assistant message takes a vote (the chat page shows thumbs on replies alone)."""
+    message = await store.get_message(
+        db, user_id=user_id, conversation_id=conversation_id, message_id=message_id
+    )
+    if message.role != "assistant":
+        raise InvalidInput("only an assistant message takes feedback")
+    await set_feedback(
+        db,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        message_ids=[message_id],
+        feedback=feedback,
+    )
+    return replace(message, feedback=feedback)
 
 
 async def feedback_counts(

@@ -110,6 +110,25 @@ async def feedback_counts(
     return await feedback.feedback_counts(db, user_id=user, conversation_id=conversation_id)
 
 
+@router.put("/{conversation_id}/messages/{message_id}/feedback", responses=NOT_FOUND)
+async def set_message_feedback(
+    conversation_id: UUID,
+    message_id: UUID,
+    body: feedback.FeedbackVote,
+    user: CurrentUser,
+    db: SessionDep,
+) -> MessagePublic:
+    """Votes a reply up or down (`null` clears the vote); only assistant messages take one."""
+    record = await feedback.set_reply_feedback(
+        db,
+        user_id=user,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        feedback=body.feedback,
+    )
+    return message_public(record)
+
+
 def conversation_public(record: ConversationRecord) -> ConversationPublic:
     return ConversationPublic(
         id=record.id,  # type: ignore[arg-type]  # pydantic parses the UUID text
