@@ -1,6 +1,7 @@
 // Drawing messages. What a user wrote goes in as text; a reply is Markdown rendered to
 // sanitised DOM (markdown.js), so neither ever becomes live HTML.
 
+import { updateFeedback } from "./feedback.js";
 import { renderMarkdown } from "./markdown.js";
 
 const WHO = { user: "You", assistant: "Assistant", tool: "Tool", system: "System" };
@@ -60,6 +61,7 @@ export function updateMessageItem(item, message) {
   const settled = status !== "in_progress" && status !== "pending";
   if (settled && note.dataset.transient) setNote(item, "");
   if (!note.textContent && DEFAULT_NOTE[status]) setNote(item, DEFAULT_NOTE[status]);
+  updateFeedback(item, { ...message, role, status });
 }
 
 // Longer than any stored message may be: only a refused send; show its start, not all of it.
