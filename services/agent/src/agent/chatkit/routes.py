@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
+from agent.chatkit.actions import loaded_actions
 from agent.chatkit.attachments import ConversationsAttachments, public_url
 from agent.chatkit.context import ChatContext
 from agent.chatkit.server import ChatServer
@@ -51,6 +52,7 @@ async def chatkit(request: Request, user: CurrentUser, state: StateDep) -> Respo
         max_chars=settings.message_max_chars,
         models=settings.allowed_models(),
         title_from_model=settings.title_from_model,
+        actions=loaded_actions(tuple(settings.tool_module_names())),
     )
     context = ChatContext(auth=user, locale=first_language(request.headers.get("accept-language")))
     context.public_url = settings.public_url or public_url(request)

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import orjson
 from chat_common.errors import DomainError, InvalidInput, RateLimited
+from chatkit.actions import Action
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import AttachmentStore
@@ -22,6 +23,7 @@ from chatkit.types import (
     ErrorEvent,
     FeedbackKind,
     InferenceOptions,
+    SyncCustomActionResponse,
     ThreadItem,
     ThreadMetadata,
     ThreadsAddUserMessageReq,
@@ -33,23 +35,25 @@ from chatkit.types import (
     UserMessageItem,
     UserMessageTagContent,
     UserMessageTextContent,
+    WidgetItem,
 )
 from pydantic import TypeAdapter
 
-from agent.chatkit import client_tools
+from agent.chatkit import actions as widget_actions
+from agent.chatkit import client_tools, widgets
+from agent.chatkit.actions import ActionCall, ActionRegistry
 from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
 from agent.chatkit.store import ConversationsStore, row_id
 from agent.chatkit.titles import model_title
-from agent.turns import ReplyDone, TurnOptions
+from agent.turns import ReplyDone, ReplyToolResult, TurnOptions
 
 log = logging.getLogger(__name__)
 _REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 # items.feedback: at most this many distinct items per request (conversations' limit too).
 MAX_FEEDBACK_ITEMS: Final = 50
 
-# The request types served here; any other (attachments, transcription, client tools,
-# widget actions, structured input) is refused before anything runs.
+# The request types served here; any other is refused before anything runs.
 SERVED: Final = frozenset(
     {
         "threads.create",
@@ -65,6 +69,9 @@ SERVED: Final = frozenset(
         "attachments.delete",
         "threads.add_client_tool_output",
         "input.transcribe",  # answered "not available" (transcribe below)
+        "threads.custom_action",
+        "threads.sync_custom_action",
+        "threads.add_structured_input",
     }
 )
 
@@ -85,8 +92,11 @@ class ChatServer(ChatKitServer[ChatContext]):
         title_from_model: bool = False,
         attachments: AttachmentStore[ChatContext] | None = None,
         attachments_per_message: int = 0,
+        actions: ActionRegistry | None = None,
     ) -> None:
         super().__init__(store, attachments)
+        self.actions = actions if actions is not None else ActionRegistry()
+        self._answering_input = False  # threads.add_structured_input: nothing to resume
         self.attachments_per_message = attachments_per_message
         self.max_chars = max_chars
         # The models a composer may pick: always the default one.
@@ -116,6 +126,10 @@ class ChatServer(ChatKitServer[ChatContext]):
             await self.store.load_thread(thread_id, context)
         if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq):
             self._check_input(request.params.input)
+        if thread_id is not None:
+            self._answering_input = await widget_actions.check(
+                request, self.actions, self.store, context
+            )
         if isinstance(request, ThreadsRetryAfterItemReq):
             item = await self.store.load_item(thread_id or "", request.params.item_id, context)
             if not isinstance(item, UserMessageItem):
@@ -176,6 +190,8 @@ class ChatServer(ChatKitServer[ChatContext]):
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
         try:
+            if input_user_message is None and self._answering_input:
+                return  # the answers are stored on their item; no turn to resume
             if input_user_message is None:  # a client tool's output: the turn goes on
                 input_user_message = await client_tools.resume(self.store, thread, context)
                 if input_user_message is None:
@@ -201,6 +217,7 @@ class ChatServer(ChatKitServer[ChatContext]):
             context.stored_items,
         )
         # Entered first: whatever fails from here on, the stored reply gets a final state.
+        tool_widgets = widgets.collect()  # what the tools show: items after their result
         async with self.store.pipeline.reply(
             context.auth, reply, history=history, protocol="chatkit", options=options
         ) as events:
@@ -209,6 +226,9 @@ class ChatServer(ChatKitServer[ChatContext]):
             async for event in events:
                 for shown in view.events(event):
                     yield shown
+                if isinstance(event, ReplyToolResult):
+                    for shown in widgets.items(tool_widgets, thread, self.store, context):
+                        yield shown
                 client_round = client_tools.client_round(event, self.store.pipeline.tools)
                 if client_round is not None:  # the turn waits for the client's output
                     handed = client_tools.hand_over(self.store, thread, view, client_round, context)
@@ -235,6 +255,30 @@ class ChatServer(ChatKitServer[ChatContext]):
             thread.title = conversation.title
             # Known to be stored: the SDK's save_thread after this change writes nothing.
             context.threads[thread.id] = thread.model_copy(deep=True)
+
+    async def action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: ChatContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        call = ActionCall(action, thread, sender, context, self.store)
+        try:
+            async for event in widget_actions.run(self.actions, call):
+                yield event
+        except DomainError as exc:  # a handler's refusal, readable in the UI
+            raise CustomStreamError(readable(exc), allow_retry=False) from exc
+
+    async def sync_action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: ChatContext,
+    ) -> SyncCustomActionResponse:
+        call = ActionCall(action, thread, sender, context, self.store)
+        return await widget_actions.run_sync(self.actions, call)
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
