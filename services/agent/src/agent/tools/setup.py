@@ -24,6 +24,11 @@ async def process_tools(settings: Settings) -> AsyncIterator[ToolRegistry | None
         return
     names = settings.tool_module_names()
     tools = local_tools(names, timeout_seconds=settings.tool_timeout_seconds)
+    # Their widget action handlers too, so a mistake there stops the start as well
+    # (imported here: agent.chatkit imports the tools).
+    from agent.chatkit.actions import loaded_actions
+
+    loaded_actions(tuple(names))
     add_client_tools(tools, settings.client_tools)
     servers = McpServers(settings.mcp_servers, tools)
     await servers.start(settings.mcp_connect_seconds)
