@@ -80,7 +80,8 @@ async def weather_card(gateway: GatewayClient, user: User) -> dict[str, Any]:
     events = await stream(gateway, user, create)
     done = [e["item"] for e in events if e["type"] == "thread.item.done"]
     assert [i["type"] for i in done] == ["user_message", "workflow", "widget", "assistant_message"]
-    return done[2]
+    card: dict[str, Any] = done[2]
+    return card
 
 
 async def stored_card(gateway: GatewayClient, user: User, card: dict[str, Any]) -> Any:

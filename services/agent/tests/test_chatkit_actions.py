@@ -178,7 +178,9 @@ async def test_an_action_replaces_the_widget_sends_a_client_effect_and_is_stored
 
     replaced = [e.item for e in events if isinstance(e, ThreadItemReplacedEvent)]
     fahrenheit = widgets_weather.reading("Paris", "F")
-    assert [(i.id, texts(i.widget)[1]) for i in replaced] == [(card.id, fahrenheit)]
+    assert [(i.id, texts(cast(WidgetItem, i).widget)[1]) for i in replaced] == [
+        (card.id, fahrenheit)
+    ]
     effects = [e for e in events if isinstance(e, ClientEffectEvent)]
     assert [(e.name, e.data) for e in effects] == [("weather.units", {"units": "F"})]
     reloaded = await chatkit.items(alice, card.thread_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from agent.chatkit.actions import ActionCall, module_actions
@@ -62,7 +63,9 @@ async def test_answers_are_stored_on_the_item_and_no_turn_runs() -> None:
     events = await chatkit.events(user, answer(item, "Oslo"))
 
     replaced = [e.item for e in events if isinstance(e, ThreadItemReplacedEvent)]
-    assert [(i.id, i.status) for i in replaced] == [(item.id, "answered")]
+    assert [(i.id, cast(StructuredInputItem, i).status) for i in replaced] == [
+        (item.id, "answered")
+    ]
     stored = next(i for i in await chatkit.items(user, item.thread_id) if i["id"] == item.id)
     assert stored["status"] == "answered"
     assert stored["inputs"][0]["answer"]["values"] == ["Oslo"]
