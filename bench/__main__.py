@@ -85,6 +85,9 @@ async def _run(bench: BenchStack, sizes: Sizes, wanted: list[str], profile: bool
         if profile:
             for summary in await throughput.profile(ctx, PROFILES):
                 _log(f"profile: {summary}")
+            if "9" in wanted:  # ChatKit turns apart, to compare with the REST ones
+                for summary in await chatkit.profile(ctx, PROFILES / "chatkit"):
+                    _log(f"profile: {summary}")
     return sorted(rows, key=lambda row: int(row.case))  # stable: case order, then as made
 
 

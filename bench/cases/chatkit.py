@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.cases import Context
 from bench.cases.throughput import Window, load_window
@@ -24,6 +25,7 @@ from bench.client import (
     create_conversation,
     send_sse,
 )
+from bench.profile import PROFILED, record
 from bench.report import Row
 from bench.stack import CLIENT_GROUP, STACK_GROUPS
 
@@ -37,17 +39,20 @@ class Variant:
     label: str  # how the rows name the model's behaviour
     text: str  # what every turn sends (markers pace the offline model)
     users: int
+    per_thread: int  # turns per thread (and per REST conversation)
 
 
 def _variants(ctx: Context) -> list[Variant]:
     s = ctx.sizes
+    per_thread = s.chatkit_turns_per_thread
     paced = f"[[slow:{s.chatkit_paced_rate:g}]] [[words:{s.chatkit_paced_words}]]"
     return [
-        Variant("instant model", "What does a ChatKit turn cost?", s.chatkit_users),
+        Variant("instant model", "What does a ChatKit turn cost?", s.chatkit_users, per_thread),
         Variant(
             f"paced model ({s.chatkit_paced_rate:g} tokens/s)",
             f"What does a paced turn cost? {paced}",
             s.chatkit_paced_users,
+            per_thread,
         ),
     ]
 
@@ -142,6 +147,11 @@ def _stack_ms(windows: list[Window]) -> float:
 def _rows(variant: Variant, chatkit: list[Window], rest: list[Window]) -> list[Row]:
     label, users = variant.label, variant.users
     errors = sum(w.errors for w in chatkit), sum(w.errors for w in rest)
+    note = (
+        f"threads.create + {variant.per_thread - 1} add_user_message per thread;"
+        f" REST: a new conversation + {variant.per_thread} SSE turns"
+    )
+    note += f"; errors: {errors[0]} ChatKit, {errors[1]} REST" if any(errors) else ""
     rows = [
         Row(
             "9",
@@ -150,7 +160,7 @@ def _rows(variant: Variant, chatkit: list[Window], rest: list[Window]) -> list[R
             "/s",
             _median([w.rate for w in rest]),
             BASELINE,
-            note=f"errors: {errors[0]} ChatKit, {errors[1]} REST" if any(errors) else "",
+            note=note,
         )
     ]
     for name in STACK_GROUPS:
@@ -189,3 +199,15 @@ def _rows(variant: Variant, chatkit: list[Window], rest: list[Window]) -> list[R
         )
     )
     return rows
+
+
+async def profile(ctx: Context, out: Path, seconds: float = 15.0) -> list[Path]:
+    """py-spy on each Python service while the instant ChatKit load runs (see bench.profile)."""
+    (variant, _) = _variants(ctx)
+    users = await ctx.users(variant.users)
+    groups, turn = ctx.bench.groups(), _chatkit_turn(ctx, users, variant.text)
+    await load_window(groups, variant.users, 1.0, turn)  # warm-up
+    pids = {name: ctx.bench.pid(name) for name in PROFILED}
+    return await record(
+        pids, seconds, out, lambda: load_window(groups, variant.users, seconds, turn)
+    )
