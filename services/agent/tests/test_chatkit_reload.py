@@ -80,6 +80,7 @@ async def test_hidden_rows_do_not_cut_a_page_short(fake: FakeConversations, orde
         fake.add(thread_id, "user", f"question {n}")
         fake.add(thread_id, "tool", "a tool result")  # hidden in ChatKit
     store = store_over(fake)
+    ctx.client_page = True  # items.list / threads.get_by_id
 
     first = await store.load_thread_items(thread_id, None, 4, order, ctx)
     rest = await store.load_thread_items(thread_id, first.after, 4, order, ctx)
@@ -90,6 +91,17 @@ async def test_hidden_rows_do_not_cut_a_page_short(fake: FakeConversations, orde
     assert len(later) == 2 and not rest.has_more
     ids = [i.id for i in first.data + rest.data]
     assert len(ids) == len(set(ids)) == 12  # every row once, hidden ones too
+
+
+async def test_other_callers_get_limit_rows_hidden_ones_too(fake: FakeConversations) -> None:
+    # What the SDK itself reads (e.g. the newest item after a cancelled stream): `limit` rows.
+    ctx, thread_id = context(fake)
+    fake.add(thread_id, "user", "question")
+    fake.add(thread_id, "tool", "a tool result")
+
+    page = await store_over(fake).load_thread_items(thread_id, None, 1, "desc", ctx)
+
+    assert [type(i) for i in page.data] == [HiddenContextItem] and page.has_more
 
 
 async def test_naive_sdk_times_are_stored_and_streamed_aware(fake: FakeConversations) -> None:

@@ -13,7 +13,7 @@ from uuid import UUID
 import orjson
 import pytest
 from agent.chatkit.context import ChatContext
-from agent.chatkit.server import ChatServer
+from agent.chatkit.server import CANCELLED_NOTE, ChatServer
 from agent.chatkit.store import ConversationsStore
 from agent.context import RequestContext
 from agent.model import ModelError, TextDelta
@@ -142,6 +142,8 @@ async def test_threads_create_streams_the_thread_the_user_item_then_the_reply(
     user, assistant = done_items(events)
     assert user.type == "user_message" and assistant.type == "assistant_message"
     assert assistant.content[0].text == "Hello"
+    threads = [e.thread for e in events if e.type in ("thread.created", "thread.updated")]
+    assert all(t.created_at.utcoffset() is not None for t in threads)  # as reloads are
 
 
 async def test_the_streamed_items_are_the_stored_messages(alice: UUID) -> None:
@@ -238,10 +240,10 @@ async def test_a_retry_replaces_the_reply_with_a_new_one(alice: UUID) -> None:
     assert first.id not in chatkit.store.messages
 
 
-async def test_a_client_that_goes_away_leaves_the_reply_interrupted_and_adds_no_note(
+async def test_a_client_that_goes_away_leaves_the_reply_interrupted_and_a_hidden_note(
     alice: UUID,
 ) -> None:
-    chatkit = ChatKit(ScriptedModel([TextDelta("so far"), Stall()]))
+    chatkit = ChatKit(ScriptedModel([TextDelta("so far"), Stall()], says("Sure")))
     result = await chatkit.process(alice, create())
     assert isinstance(result, StreamingResult)
     first_delta = asyncio.Event()
@@ -262,7 +264,13 @@ async def test_a_client_that_goes_away_leaves_the_reply_interrupted_and_adds_no_
     assert [(m.role, m.status, m.content) for m in stored] == [
         ("user", "complete", "hello"),
         ("assistant", "interrupted", "so far"),
+        ("system", "complete", CANCELLED_NOTE),  # as the SDK's own server stores it
     ]
+    # The next turn's model reads the note; the client never sees it.
+    await chatkit.events(alice, add(thread_id, "again"))
+    assert {"role": "system", "content": CANCELLED_NOTE} in chatkit.model.calls[1].messages
+    page = await chatkit.json(alice, ItemsListReq(params=ItemsListParams(thread_id=thread_id)))
+    assert "sdk_hidden_context" not in [item["type"] for item in page["data"]]
 
 
 # -- reading --------------------------------------------------------------------------------

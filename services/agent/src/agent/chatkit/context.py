@@ -32,6 +32,9 @@ class ChatContext:
     replies: dict[str, StartedTurn] = field(default_factory=dict)
     # Items `respond` already stored in their final state (the SDK's save is skipped).
     stored_items: set[str] = field(default_factory=set)
+    # A page the client sees (items.list, threads.get_by_id): the SDK drops hidden items
+    # from it, so they do not count towards its limit (other callers get `limit` rows).
+    client_page: bool = False
 
     @property
     def user_id(self) -> UUID:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -23,11 +24,15 @@ from chatkit.types import (
     ErrorEvent,
     FeedbackKind,
     InferenceOptions,
+    ItemsListReq,
+    SDKHiddenContextItem,
     SyncCustomActionResponse,
+    Thread,
     ThreadItem,
     ThreadMetadata,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
+    ThreadsGetByIdReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
@@ -39,8 +44,9 @@ from chatkit.types import (
 )
 from pydantic import TypeAdapter
 
+from agent.background import shielded
 from agent.chatkit import actions as widget_actions
-from agent.chatkit import client_tools, widgets
+from agent.chatkit import client_tools, items, widgets
 from agent.chatkit.actions import ActionCall, ActionRegistry
 from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
@@ -50,6 +56,8 @@ from agent.turns import ReplyDone, ReplyToolResult, TurnOptions
 
 log = logging.getLogger(__name__)
 _REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
+# What the SDK's default handle_stream_cancelled stores, for the model's next turn.
+CANCELLED_NOTE: Final = "The user cancelled the stream. Stop responding to the prior request."
 # items.feedback: at most this many distinct items per request (conversations' limit too).
 MAX_FEEDBACK_ITEMS: Final = 50
 
@@ -110,6 +118,7 @@ class ChatServer(ChatKitServer[ChatContext]):
         await self._check(parsed, context)  # first: a foreign thread is 404 whatever the type
         if parsed.type not in SERVED:
             raise NotSupported()
+        context.client_page = isinstance(parsed, ItemsListReq | ThreadsGetByIdReq)
         if isinstance(parsed, ThreadsCreateReq | ThreadsAddUserMessageReq):
             refusal = self._refusal(parsed.params.input.inference_options)
             if refusal is not None:  # nothing was stored: the UI shows why
@@ -283,9 +292,24 @@ class ChatServer(ChatKitServer[ChatContext]):
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
     ) -> None:
-        # The turn pipeline already stored the partial reply as `interrupted`; unlike the SDK's
-        # default we add no hidden note, so REST and ChatKit keep one identical history.
-        return
+        """The turn pipeline already stored the partial reply `interrupted` with its text (so
+        the SDK's saving of pending items is not needed); as the SDK does, a hidden note tells
+        the model next turn that the user stopped it (never shown). Shielded: the request
+        is being cancelled."""
+        note = SDKHiddenContextItem(
+            id=self.store.generate_item_id("sdk_hidden_context", thread, context),
+            thread_id=thread.id,
+            created_at=datetime.now(UTC),
+            content=CANCELLED_NOTE,
+        )
+        await shielded(self.store.add_thread_item(thread.id, note, context))
+
+    def _to_thread_response(self, thread: ThreadMetadata | Thread) -> Thread:
+        # The SDK streams `thread.created` from its own object stamped with a naive
+        # datetime.now(): every thread it sends has an aware time, as reloads do.
+        response = super()._to_thread_response(thread)
+        items.make_aware(response)
+        return response
 
     async def add_feedback(
         self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: ChatContext

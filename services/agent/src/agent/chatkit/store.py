@@ -156,27 +156,28 @@ class ConversationsStore(Store[ChatContext]):
         context: ChatContext,
     ) -> Page[ThreadItem]:
         """A page of items; a thread that is not the caller's has none (the server checks
-        the thread itself before any request that names it)."""
+        the thread itself before any request that names it). `limit` rows, or on a page
+        the client sees (ChatContext.client_page) `limit` shown items."""
         size = _page_size(limit)
         conversation_id = self._thread_row(thread_id, context)
         anchor = self._item_row(thread_id, after, context) if after else ""
         data: list[ThreadItem] = []
-        shown, more, fetches = 0, True, 0
-        # Hidden items (tool results, context for the model) do not count towards `limit`:
-        # the SDK drops them from what the client sees, which would cut its pages short.
-        while shown < size and more and fetches < MAX_FETCHES:
+        counted, more, fetches = 0, True, 0
+        # On a client's page hidden items (tool results, context for the model) do not count
+        # towards `limit`: the SDK drops them from it, which would cut the page short.
+        while counted < size and more and fetches < MAX_FETCHES:
             try:
                 messages, more = await self._messages(context, conversation_id, anchor, size, order)
             except NotFound:
                 return Page(data=[], has_more=False, after=None)
             fetches += 1
             for message in messages:
-                if shown == size:
+                if counted == size:
                     more = True  # the page is full: this message starts the next one
                     break
                 item = items.message_to_item(message)
                 data.append(item)
-                shown += not isinstance(item, items.HIDDEN)
+                counted += not (context.client_page and isinstance(item, items.HIDDEN))
                 anchor = message.id
         last = data[-1].id if data and more else None
         return Page(data=data, has_more=more, after=last)
