@@ -1,10 +1,11 @@
 "use client";
 
 import { ChatKit, type UseChatKitReturn, useChatKit } from "@openai/chatkit-react";
-import { useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 import { logout, makeAuthFetch, type Session } from "../lib/auth";
 import { chatKitOptions } from "../lib/chatkit-options";
+import { loadUnits, makeEffectHandler, type Units } from "../lib/effects";
 
 interface ChatProps {
   session: Session;
@@ -18,6 +19,9 @@ export function Chat({ session, onSession }: ChatProps) {
   sessionRef.current = session;
   // The options are built before useChatKit returns its methods: reach them through a ref.
   const methods = useRef<UseChatKitReturn | null>(null);
+  // The weather unit last chosen on a weather card (its `weather.units` client effect).
+  const [units, setUnits] = useState<Units | null>(null);
+  useEffect(() => setUnits(loadUnits()), []);
   const options = useMemo(
     () =>
       chatKitOptions({
@@ -25,6 +29,7 @@ export function Chat({ session, onSession }: ChatProps) {
         sendCustomAction: async (action, itemId) => {
           await methods.current?.sendCustomAction(action, itemId);
         },
+        onEffect: makeEffectHandler(setUnits),
       }),
     [onSession],
   );
@@ -35,6 +40,7 @@ export function Chat({ session, onSession }: ChatProps) {
     <main className="chat">
       <header>
         <span>ChatKit · self-hosted backend</span>
+        {units && <span className="units">Weather in °{units}</span>}
         <button
           type="button"
           onClick={() => {

@@ -2,18 +2,21 @@
 // @openai/chatkit's ChatKitOptions; `npm run typecheck` checks them against the SDK).
 import type { UseChatKitOptions } from "@openai/chatkit-react";
 
+import { onClientTool } from "./client-tools";
 import { CHATKIT_DOMAIN_KEY, CHATKIT_URL } from "./config";
+import type { ClientEffect } from "./effects";
 import { makeTagSearch } from "./entities";
 import { MODELS, TOOLS } from "./models";
 import { type WidgetAction, makeWidgetActionHandler } from "./widgets";
 
 // Attachments go to the gateway with ChatKit's two-phase upload (`attachments.create`
 // answers an upload URL, the bytes go there with the same bearer token). Limits mirror
-// what the backend is meant to accept; it refuses anything else itself.
+// the backend's defaults (ATTACHMENT_MAX_BYTES, ATTACHMENTS_PER_MESSAGE); it refuses
+// anything else itself.
 const ATTACHMENTS = {
   enabled: true,
   maxSize: 10 * 1024 * 1024,
-  maxCount: 4,
+  maxCount: 10,
   accept: {
     "image/*": [".png", ".jpg", ".jpeg", ".gif", ".webp"],
     "application/pdf": [".pdf"],
@@ -24,9 +27,10 @@ const ATTACHMENTS = {
 export interface ChatHooks {
   authFetch: typeof fetch;
   sendCustomAction: (action: WidgetAction, itemId: string) => Promise<void>;
+  onEffect: (effect: ClientEffect) => void;
 }
 
-export function chatKitOptions({ authFetch, sendCustomAction }: ChatHooks): UseChatKitOptions {
+export function chatKitOptions({ authFetch, sendCustomAction, onEffect }: ChatHooks): UseChatKitOptions {
   return {
     api: {
       url: CHATKIT_URL,
@@ -37,7 +41,11 @@ export function chatKitOptions({ authFetch, sendCustomAction }: ChatHooks): UseC
     history: { enabled: true, showDelete: true, showRename: true },
     startScreen: {
       greeting: "What can I help with?",
-      prompts: [{ label: "What time is it?", prompt: "What time is it?", icon: "clock" }],
+      prompts: [
+        { label: "What time is it?", prompt: "What time is it?", icon: "clock" },
+        // Shows the weather card when the agent runs TOOL_MODULES=agent.chatkit.widgets_weather.
+        { label: "Weather in Paris", prompt: "Show me the weather in Paris", icon: "globe" },
+      ],
     },
     composer: {
       placeholder: "Message the assistant",
@@ -48,6 +56,8 @@ export function chatKitOptions({ authFetch, sendCustomAction }: ChatHooks): UseC
     threadItemActions: { feedback: true, retry: true },
     entities: { onTagSearch: makeTagSearch(authFetch), showComposerMenu: true },
     widgets: { onAction: makeWidgetActionHandler(sendCustomAction) },
+    onEffect,
+    onClientTool,
     thread: { autoScroll: true },
     onError: ({ error }) => console.error("ChatKit error", error),
   };

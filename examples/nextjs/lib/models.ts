@@ -2,15 +2,17 @@
 // backend as `inference_options.model` / `inference_options.tool_choice.id`.
 import type { ModelOption, ToolOption } from "@openai/chatkit-react";
 
-// Keep these ids within the models the backend's model provider serves (with `make run`
-// that is the offline model, `OFFLINE_MODEL_MODELS`, default `offline-model`). A model the
-// backend does not accept comes back as an error ChatKit shows.
+// The agent accepts its OPENAI_MODEL (default gpt-4o-mini) and the ids in its
+// MODEL_ALLOWLIST; any other id is refused with an error ChatKit shows. So the default
+// here is OPENAI_MODEL's default, and every other id must be in the allow-list: run the
+// agent with MODEL_ALLOWLIST=gpt-4.1-mini (with `make run` the offline model answers
+// under any id, so both work offline too).
 export const MODELS: ModelOption[] = [
-  { id: "offline-model", label: "Offline model", description: "make run's scripted model", default: true },
-  { id: "gpt-4o-mini", label: "GPT-4o mini", description: "with OPENAI_API_KEY set" },
+  { id: "gpt-4o-mini", label: "GPT-4o mini", description: "the agent's OPENAI_MODEL", default: true },
+  { id: "gpt-4.1-mini", label: "GPT-4.1 mini", description: "needs MODEL_ALLOWLIST=gpt-4.1-mini" },
 ];
 
-// The agent's built-in tools (services/agent/src/agent/tools.py): choosing one asks the
+// The agent's built-in tools (services/agent/src/agent/tools/builtin.py): choosing one asks the
 // model to call it for this message.
 export const TOOLS: ToolOption[] = [
   {
