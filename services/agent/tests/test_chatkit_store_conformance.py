@@ -21,6 +21,7 @@ from chatkit.types import (
     EndOfTurnItem,
     HiddenContextItem,
     InferenceOptions,
+    SDKHiddenContextItem,
     ThreadItem,
     ThreadMetadata,
     UserMessageItem,
@@ -124,3 +125,19 @@ async def test_the_same_chosen_ids_are_separate_per_user(store: ConversationsSto
     await store.save_thread(thread("thr_same"), other)  # their own thread, same id
     assert (await store.load_threads(10, None, "desc", other)).data[0].id == "thr_same"
     assert (await store.load_thread_items("thr_same", None, 10, "asc", other)).data == []
+
+
+async def test_a_page_is_limit_rows_hidden_ones_too(store: ConversationsStore) -> None:
+    # After a stopped stream the SDK reads the newest item to find its hidden note.
+    ctx = someone()
+    await store.save_thread(thread(), ctx)
+    user = every_kind("thr_one")[0]
+    note = SDKHiddenContextItem(
+        id="sdk_hc_1", thread_id="thr_one", created_at=NOW, content="The user cancelled"
+    )
+    await store.add_thread_item("thr_one", user, ctx)
+    await store.add_thread_item("thr_one", note, ctx)
+
+    newest = await store.load_thread_items("thr_one", None, 1, "desc", ctx)
+
+    assert (newest.data, newest.has_more, newest.after) == ([note], True, "sdk_hc_1")
