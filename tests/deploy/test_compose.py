@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from devstack.gateway import load_defaults
 
 from tests.deploy.support import (
     COMPOSE_FILE,
@@ -287,3 +288,21 @@ def test_compose_refuses_to_start_without_the_secrets(compose: dict[str, Any]) -
     auth = SERVICES_BY_NAME["auth"]
     with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
         settings_in_container(compose, "auth", auth.image_env(), {}, auth.settings)
+
+
+@pytest.mark.parametrize(
+    "variables", [{}, {"ATTACHMENT_MAX_BYTES": "2097152"}], ids=["unset", "set"]
+)
+def test_gateway_and_conversations_get_the_same_attachment_size(
+    compose: dict[str, Any], dotenv: dict[str, str], variables: dict[str, str]
+) -> None:
+    """The gateway's upload route and conversations refuse files over the same size,
+    whether .env sets it or both keep their defaults."""
+    variables = dotenv | variables
+    gateway = load_defaults(ROOT) | container_environment(
+        services(compose)["gateway"], {}, variables
+    )
+    conversations = SERVICES_BY_NAME["conversations"]
+    default = str(pydantic_default(conversations.settings, "ATTACHMENT_MAX_BYTES"))
+    env = container_environment(services(compose)["conversations"], {}, variables)
+    assert gateway["ATTACHMENT_MAX_BYTES"] == env.get("ATTACHMENT_MAX_BYTES", default)

@@ -4,6 +4,7 @@ schemas) and agrees with the services: ports, probes, settings, users, migration
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ from devstack.gateway import DERIVED, load_defaults
 
 from tests.deploy.support import (
     K8S_DIR,
+    NOT_DEPLOYED,
     PRODUCT_SERVICES,
     ROOT,
     SERVICES,
@@ -25,6 +27,7 @@ from tests.deploy.support import (
     dockerfile_env,
     load_object,
     parse_dockerfile,
+    pydantic_default,
     template_placeholders,
 )
 
@@ -299,3 +302,68 @@ def test_each_pod_environment_is_accepted_by_its_service(
         settings = load_object(service.settings)()
     assert (settings.environment, settings.host) == ("production", "0.0.0.0")
     assert settings.port == service.port
+
+
+def commented_settings() -> dict[str, str]:
+    """config.env's optional settings: `# NAME=default` lines, commented out."""
+    found = (re.match(r"^#\s*([A-Z][A-Z0-9_]*)=(.*)$", line) for line in env_lines())
+    return {m[1]: m[2] for m in found if m}
+
+
+def env_lines() -> list[str]:
+    return (K8S_DIR / "base" / "config.env").read_text().splitlines()
+
+
+# Like compose, k8s offers every setting of these services: set in config.env or the
+# Deployment, or documented there as a commented default an operator uncomments.
+@pytest.mark.parametrize(
+    "service", [SERVICES_BY_NAME["conversations"], SERVICES_BY_NAME["agent"]], ids=lambda s: s.name
+)
+def test_every_setting_the_service_reads_is_in_config_env_or_its_pod(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    spec = container(find(base, "Deployment", service.name))
+    offered = set(env_file("config.env")) | set(commented_settings())
+    offered |= {e["name"] for e in spec["env"]} | set(service.image_env())
+    assert service.env_names() - NOT_DEPLOYED - offered == set(), "k8s never offers these"
+
+
+def test_commented_settings_are_read_by_a_service_and_not_also_set() -> None:
+    known = set().union(*(s.env_names() for s in SERVICES))
+    commented = set(commented_settings())
+    assert commented <= known, "config.env documents names no service reads"
+    assert not commented & set(env_file("config.env")), "both set and commented out"
+
+
+@BY_NAME
+def test_uncommenting_a_commented_default_changes_nothing(
+    base: list[dict[str, Any]], service: Service
+) -> None:
+    spec = container(find(base, "Deployment", service.name))
+    env = pod_environment(spec, service.image_env(), fake_secret())
+    defaults = {k: v for k, v in commented_settings().items() if v and k not in env}
+    cls = load_object(service.settings)
+    with mock.patch.dict(os.environ, env, clear=True):
+        plain = cls().model_dump()
+    with mock.patch.dict(os.environ, env | defaults, clear=True):
+        assert cls().model_dump() == plain
+
+
+def test_gateway_and_conversations_agree_on_the_attachment_size() -> None:
+    """The gateway's upload route and conversations refuse files over the same size."""
+    gateway = load_defaults(ROOT) | env_file("gateway.env")
+    conversations = SERVICES_BY_NAME["conversations"]
+    default = pydantic_default(conversations.settings, "ATTACHMENT_MAX_BYTES")
+    configured = env_file("config.env").get("ATTACHMENT_MAX_BYTES", str(default))
+    assert gateway["ATTACHMENT_MAX_BYTES"] == configured
+
+
+def test_the_production_overlay_gives_the_agent_its_public_https_url() -> None:
+    """Behind the Ingress the gateway sees plain HTTP: attachment URLs need PUBLIC_URL."""
+    overlay = K8S_DIR / "overlays" / "production"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    config = next(g for g in kustomization["configMapGenerator"] if g["name"] == "chatkit-config")
+    literals = dict(item.split("=", 1) for item in config["literals"])
+    ingress = yaml.safe_load((overlay / "ingress.yaml").read_text())
+    host = ingress["spec"]["rules"][0]["host"]
+    assert literals["PUBLIC_URL"] == f"https://{host}"
