@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = {"1", "2", "3", "4", "5", "6", "7", "8"}
+CASES = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?")
 
 
