@@ -27,6 +27,7 @@ from agent.turns import (
     ReplyStarted,
     ReplyStream,
     ReplyToolCalls,
+    ReplyToolProgress,
     ReplyToolResult,
     StartedTurn,
     TurnPipeline,
@@ -154,6 +155,8 @@ def _sse_event(event: ReplyEvent) -> bytes:
         return _sse("tool_calls", {"assistant_message": message_dict(event.message)})
     if isinstance(event, ReplyToolResult):
         return _sse("tool_result", {"message": message_dict(event.message)})
+    if isinstance(event, ReplyToolProgress):
+        return b""  # progress is ChatKit's; the REST stream's events are the contract's
     assert isinstance(event, ReplyStarted)
     return _sse("assistant_started", message_dict(event.message))
 
