@@ -246,7 +246,9 @@ async def test_chatkit_and_rest_sends_share_one_budget(budget_gateway: GatewayCl
     assert int(fifth.headers["retry-after"]) >= 1
     assert fifth.headers["ratelimit-policy"] == '"turns";q=3;w=30'
     stored = await budget_gateway.messages(user, conversation["id"])
-    assert [m["role"] for m in stored] == ["user", "assistant"] * 3
+    # The refused ChatKit send keeps its user item (the SDK stores it before the reply
+    # starts; retry_after_item answers it later) but got no reply.
+    assert [m["role"] for m in stored] == ["user", "assistant"] * 3 + ["user"]
 
 
 async def test_one_user_gets_one_reply_at_a_time(budget_gateway: GatewayClient) -> None:
