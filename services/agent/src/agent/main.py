@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await drain_background()  # final writes of replies still landing
+            # Replies still running (a REST turn whose client left goes on in the
+            # background) and final writes still landing: up to the shutdown grace.
+            await drain_background(settings.shutdown_grace_seconds)
             await stack.aclose()
             await model.close()
             await conversations.close()
