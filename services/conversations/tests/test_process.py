@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SERVICE = "chat.conversations.v1.ConversationsService"
 # The tables this service owns.
-TABLES = ("conversations", "messages", "send_budgets")
+TABLES = ("conversations", "messages", "send_budgets", "attachments", "attachment_keys")
 
 
 @pytest.mark.process
@@ -44,7 +44,7 @@ def test_concurrent_migrations_on_an_empty_database_both_succeed(
         tables = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchall()
-    assert version == [("0007",)]
+    assert version == [("0009",)]
     assert {t for (t,) in tables} == {*TABLES, "alembic_version_conversations"}
 
 

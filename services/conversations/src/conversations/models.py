@@ -173,6 +173,32 @@ class SendBudget(SQLModel, table=True):
     updated_at: datetime | None = _timestamp()
 
 
+class Attachment(SQLModel, table=True):
+    """A user's file (attachments.py): registered `pending`, its bytes checked on upload,
+    bound to a conversation when sent, deleted with it (migration 0009's trigger)."""
+
+    __tablename__ = "attachments"
+
+    id: UUID = Field(primary_key=True)
+    user_id: UUID = Field(index=True)
+    conversation_id: UUID | None = Field(default=None, foreign_key="conversations.id")
+    name: str = Field(max_length=255)
+    mime_type: str
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    state: str = Field(default="pending")
+    content: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
+    created_at: datetime | None = _timestamp()
+
+
+class AttachmentKey(SQLModel, table=True):
+    """The one key that signs image preview URLs (made by migration 0009, never shown)."""
+
+    __tablename__ = "attachment_keys"
+
+    id: int = Field(primary_key=True)
+    key: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
 class MessagePublic(SQLModel):
     id: UUID
     conversation_id: UUID
