@@ -46,16 +46,18 @@ from pydantic import TypeAdapter
 
 from agent.background import shielded
 from agent.chatkit import actions as widget_actions
-from agent.chatkit import client_tools, items, widgets
+from agent.chatkit import client_tools, items, sdk_adapters, widgets
 from agent.chatkit.actions import ActionCall, ActionRegistry
 from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
+from agent.chatkit.sdk_adapters import CachedTypeAdapter
 from agent.chatkit.store import ConversationsStore, row_id
 from agent.chatkit.titles import model_title
 from agent.turns import ReplyDone, ReplyToolResult, TurnOptions
 
 log = logging.getLogger(__name__)
-_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
+# The same adapter the SDK's process() validates with (sdk_adapters.install()).
+_REQUEST: TypeAdapter[ChatKitReq] = CachedTypeAdapter.of(ChatKitReq)
 # What the SDK's default handle_stream_cancelled stores, for the model's next turn.
 CANCELLED_NOTE: Final = "The user cancelled the stream. Stop responding to the prior request."
 # items.feedback: at most this many distinct items per request (conversations' limit too).
@@ -103,6 +105,7 @@ class ChatServer(ChatKitServer[ChatContext]):
         actions: ActionRegistry | None = None,
     ) -> None:
         super().__init__(store, attachments)
+        sdk_adapters.install()
         self.actions = actions if actions is not None else ActionRegistry()
         self._answering_input = False  # threads.add_structured_input: nothing to resume
         self.attachments_per_message = attachments_per_message
