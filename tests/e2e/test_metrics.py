@@ -5,9 +5,11 @@ that are exported."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
+from chat_testkit.polling import poll_until
 from devstack import Stack
 from prometheus_client.metrics_core import Metric
 
@@ -36,12 +38,28 @@ def scrape_all(stack: Stack) -> dict[str, list[Metric]]:
         }
 
 
+async def _quiet(stack: Stack) -> dict[str, list[Metric]]:
+    """A scrape with no reply streaming: an earlier test's REST turn whose client left
+    goes on in the background, and would move the counters of the turn measured here."""
+
+    async def probe() -> dict[str, list[Metric]]:
+        return await asyncio.to_thread(scrape_all, stack)
+
+    return await poll_until(
+        probe,
+        lambda metrics: total(metrics["agent"], "agent_open_streams") == 0,
+        within=60,
+        interval=0.2,
+        message="replies of earlier tests still streaming",
+    )
+
+
 async def test_a_turn_moves_the_turn_model_grpc_and_http_metrics(
     stack: Stack, gateway: GatewayClient
 ) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
-    before = scrape_all(stack)
+    before = await _quiet(stack)
     response = await gateway.send(user, conversation["id"], "Count me")
     assert response.status_code == 201, response.text
     after = scrape_all(stack)

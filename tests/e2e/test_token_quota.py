@@ -62,7 +62,9 @@ async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
     assert errors and "try again in" in errors[0]["message"], over_chatkit.text
 
     stored = await gateway.messages(user, conversation["id"])
-    assert [m["role"] for m in stored] == ["user", "assistant"], "a refused turn stored something"
+    # The refused ChatKit send keeps its user item (the SDK stores it before the reply
+    # starts; retry_after_item answers it later), and got no reply.
+    assert [m["role"] for m in stored] == ["user", "assistant", "user"], "a refused turn stored a reply"
 
 
 async def test_the_usage_ledger_shows_the_turn_by_day_and_model(gateway: GatewayClient) -> None:
