@@ -42,7 +42,8 @@ async def _under_load(
     await asyncio.sleep(MID_STREAM)
     started = time.monotonic()
     await fault()
-    recovered = await _until_a_turn_completes(client) + (time.monotonic() - started)
+    await _until_a_turn_completes(client)
+    recovered = time.monotonic() - started  # the fault itself included
     turns = await load.stop()
     outcome = await settle(client, turns, within=FINAL_WITHIN + 5)
     assert (outcome.lost, outcome.stuck) == (0, 0), outcome
@@ -59,7 +60,8 @@ async def test_a_killed_conversations_service_leaves_no_reply_in_progress(
     for _ in range(max(1, kills() // 4)):
         outcome, recovery = await _under_load(client, fault)
         REPORT.add("conversations SIGKILL + restart", outcome, recovery)
-        assert recovery < 15, recovery
+        # A Python process restart is most of it (5-15 s on a busy 2-core machine).
+        assert recovery < 20, recovery
 
 
 async def test_after_a_postgres_restart_no_request_fails_on_a_stale_connection(
