@@ -64,7 +64,8 @@ async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
     stored = await gateway.messages(user, conversation["id"])
     # The refused ChatKit send keeps its user item (the SDK stores it before the reply
     # starts; retry_after_item answers it later), and got no reply.
-    assert [m["role"] for m in stored] == ["user", "assistant", "user"], "a refused turn stored a reply"
+    roles = [m["role"] for m in stored]
+    assert roles == ["user", "assistant", "user"], "a refused turn stored a reply"
 
 
 async def test_the_usage_ledger_shows_the_turn_by_day_and_model(gateway: GatewayClient) -> None:

@@ -419,7 +419,7 @@ async def test_a_client_that_goes_away_leaves_an_interrupted_reply(
 
     def ended(items: list[dict[str, Any]]) -> bool:
         # The reply is final and, as the SDK does on a stopped stream, a hidden note follows.
-        return items[-1]["role"] == "system" and items[-2]["status"] != "in_progress"
+        return bool(items[-1]["role"] == "system" and items[-2]["status"] != "in_progress")
 
     items = await poll_until(stored, ended, within=5, interval=0.1)
     reply = items[-2]
