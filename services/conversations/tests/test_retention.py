@@ -211,3 +211,31 @@ async def test_the_periodic_task_purges_and_logs_it(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     assert any("retention: purged" in r.getMessage() for r in caplog.records)
+
+
+async def test_files_never_sent_are_purged_after_a_day_and_sent_ones_kept(
+    pool: db.Pool, conn: Conn
+) -> None:
+    sent_in = await conversation(conn)
+    (user_id,) = await (
+        await conn.execute("SELECT user_id FROM conversations WHERE id = %s", (sent_in,))
+    ).fetchone() or (None,)
+    files = {"abandoned": (None, 25), "fresh": (None, 1), "sent": (sent_in, 25)}
+    ids = {}
+    for name, (conversation_id, hours_ago) in files.items():
+        ids[name] = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO attachments (id, user_id, conversation_id, name, mime_type, size,"
+            " state, content, created_at) VALUES (%s, %s, %s, 'a.txt', 'text/plain', 2,"
+            " 'uploaded', 'hi', now() - make_interval(hours => CAST(%s AS integer)))",
+            (ids[name], user_id, conversation_id, hours_ago),
+        )
+
+    purged = await purge_due(pool, POLICY)
+
+    assert purged is not None and purged.unsent_attachments >= 1
+    cursor = await conn.execute(
+        "SELECT id FROM attachments WHERE id = ANY(%s)", (list(ids.values()),)
+    )
+    kept = {row[0] for row in await cursor.fetchall()}
+    assert kept == {ids["fresh"], ids["sent"]}

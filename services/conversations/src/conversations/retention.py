@@ -15,7 +15,8 @@ How: every `RETENTION_SWEEP_SECONDS` (in sweeper.run_every's loop) one replica a
 skips the run) runs statements of at most `RETENTION_BATCH_SIZE` rows each, each its own
 short transaction followed by a pause as long as it took, until nothing is due: idle
 conversations soft-deleted, then the messages of due conversations, then the due
-conversations left empty. Rows a turn holds are skipped (SKIP LOCKED), never waited for;
+conversations left empty, then files uploaded but never sent with a message for
+`UNSENT_ATTACHMENT_HOURS`. Rows a turn holds are skipped (SKIP LOCKED), never waited for;
 a deleted conversation takes no writes, so purging its messages meets no turn.
 """
 
@@ -88,6 +89,19 @@ DELETE FROM conversations WHERE id IN (
 """
 
 
+# A file registered by attachments.create but never sent with a message: gone after a day
+# (the composer that uploaded it was abandoned; a send after that is refused clearly).
+UNSENT_ATTACHMENT_HOURS: Final = 24
+PURGE_UNSENT_ATTACHMENTS = f"""
+DELETE FROM attachments WHERE id IN (
+  SELECT a.id FROM attachments a
+  WHERE a.conversation_id IS NULL
+    AND a.created_at < now() - interval '{UNSENT_ATTACHMENT_HOURS} hours'
+  LIMIT %(batch_size)s
+  FOR UPDATE SKIP LOCKED)
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     deleted_days: int
@@ -115,6 +129,7 @@ class Purged:
     expired: int  # live conversations soft-deleted for MESSAGE_RETENTION_DAYS
     messages: int
     conversations: int
+    unsent_attachments: int = 0
 
 
 async def purge_due(pool: db.Pool, policy: RetentionPolicy) -> Purged | None:
@@ -139,7 +154,8 @@ async def _purge(conn: Connection, policy: RetentionPolicy) -> Purged:
         expired = await _until_done(conn, EXPIRE_IDLE, policy)
     messages = await _until_done(conn, PURGE_MESSAGES, policy)
     conversations = await _until_done(conn, PURGE_CONVERSATIONS, policy)
-    return Purged(expired=expired, messages=messages, conversations=conversations)
+    unsent = await _until_done(conn, PURGE_UNSENT_ATTACHMENTS, policy)
+    return Purged(expired, messages, conversations, unsent_attachments=unsent)
 
 
 async def _until_done(conn: Connection, statement: str, policy: RetentionPolicy) -> int:
@@ -180,13 +196,14 @@ async def purge_periodically(pool: db.Pool, settings: Settings) -> None:
         purged = await purge_due(pool, policy)
         if purged is None:
             log.debug("retention: another replica is purging, run skipped")
-        elif purged.messages or purged.conversations or purged.expired:
+        elif purged.messages or purged.conversations or purged.expired or purged.unsent_attachments:
             log.info(
                 "retention: purged %d conversations and %d messages (%d expired after"
-                " MESSAGE_RETENTION_DAYS) in %.2f s",
+                " MESSAGE_RETENTION_DAYS) and %d files never sent in %.2f s",
                 purged.conversations,
                 purged.messages,
                 purged.expired,
+                purged.unsent_attachments,
                 time.monotonic() - started,
             )
 
