@@ -66,7 +66,7 @@ SELECT pg_advisory_xact_lock(CAST(%(lock_class)s AS integer), hashtext(CAST(%(us
 # read (ON CONFLICT DO UPDATE locks the row); a refusal reads the tokens from this
 # statement's snapshot, exact under the user's lock.
 # A StartTurn replays when its idempotency key was used; a StartReply when its user
-# message already has a reply.
+# message (or a continuation's anchor row) already has a reply.
 _TURN_REPLAYED = """
     SELECT 1 FROM messages k
     WHERE k.conversation_id = %(conversation_id)s AND k.idempotency_key = %(idempotency_key)s

@@ -6,6 +6,11 @@ with the same per-user budget and the same atomicity (budgets.py: the user's adv
 lock, then the charge, then the insert, in one implicit transaction). It is idempotent per
 user message: while a reply to it exists (reply_to), that reply is returned, and nothing
 is stored or charged. A retry first deletes the old reply, so it gets a new one.
+
+A continuation (ChatKit's client tool output, structured input's answers) goes on with a
+turn without a new user message: its anchor is the row the turn goes on from, a `tool`
+result or an answered structured-input item, with the same budget and idempotency, so a
+repeated continuation is no free model call.
 """
 
 from __future__ import annotations
@@ -32,14 +37,20 @@ WHERE m.id = %(user_message_id)s AND m.conversation_id = %(conversation_id)s
 FOR UPDATE
 """
 
-# The existing reply to the user message, or a new empty in-progress one; each row ends
-# with `replayed`. No row: the user message is not one of this live conversation's.
+# The rows a continuation may go on from: a tool result, or an answered structured input.
+_CONTINUES_FROM: Final = """
+  m.role = 'tool' OR (m.role = 'assistant' AND m.payload->'item'->>'type' = 'structured_input'
+    AND m.payload->'item'->>'status' IN ('answered', 'skipped'))"""
+
+# The existing reply to the anchor row, or a new empty in-progress one; each row ends with
+# `replayed`. No row: the anchor is not one of this live conversation's (of its kind).
 START_REPLY: Final = f"""
 WITH conv AS (
   SELECT c.id FROM conversations c WHERE {LIVE_CONV} FOR UPDATE
 ), u AS (
   SELECT m.id FROM messages m JOIN conv ON m.conversation_id = conv.id
-  WHERE m.id = %(user_message_id)s AND m.role = 'user'
+  WHERE m.id = %(user_message_id)s
+    AND CASE WHEN %(continuation)s THEN {_CONTINUES_FROM} ELSE m.role = 'user' END
 ), existing AS (
   SELECT {MESSAGE_COLS}, true AS replayed FROM messages m JOIN u ON m.reply_to = u.id
   WHERE m.conversation_id = %(conversation_id)s
@@ -67,9 +78,11 @@ async def start_reply(
     history_limit: int = 0,
     max_history: int = 100,
     budget: budgets.TurnBudget = budgets.UNLIMITED,
+    continuation: bool = False,
 ) -> StartedReply:
-    """The reply to the stored user message `user_message_id` (see the module docstring).
-    Over the user's `budget` it is RateLimited and stores nothing."""
+    """The reply to the stored user message `user_message_id`, or with `continuation` to
+    the row the turn goes on from (see the module docstring). Over the user's `budget` it
+    is RateLimited and stores nothing."""
     if history_limit:
         check_limit(history_limit, max_history)
     params: dict[str, Any] = {
@@ -79,6 +92,7 @@ async def start_reply(
         "assistant_message_id": uuid.uuid4(),
         "idempotency_key": None,  # TURN_HISTORY finds the user message by its id
         "history_limit": history_limit,
+        "continuation": continuation,
     }
     with domain_errors(), budgets.refusals(budget):
         async with db.pipeline():

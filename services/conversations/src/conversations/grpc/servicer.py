@@ -185,6 +185,7 @@ class ConversationsServicer(AttachmentsRpc, pb_grpc.ConversationsServiceServicer
                 history_limit=request.history_limit,
                 max_history=GRPC_MAX_HISTORY,
                 budget=self._budget,
+                continuation=request.continuation,
             )
         response = pb.StartReplyResponse(
             assistant_message=message_pb(started.assistant_message),

@@ -312,14 +312,16 @@ class DeleteAttachmentResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class StartReplyRequest(_message.Message):
-    __slots__ = ("conversation_id", "user_message_id", "history_limit")
+    __slots__ = ("conversation_id", "user_message_id", "history_limit", "continuation")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     USER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATION_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     user_message_id: str
     history_limit: int
-    def __init__(self, conversation_id: _Optional[str] = ..., user_message_id: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
+    continuation: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., user_message_id: _Optional[str] = ..., history_limit: _Optional[int] = ..., continuation: _Optional[bool] = ...) -> None: ...
 
 class StartReplyResponse(_message.Message):
     __slots__ = ("assistant_message", "replayed", "history", "history_truncated")
