@@ -231,7 +231,7 @@ class FakeConversations:
         self, user_id: UUID, request: pb.StartReplyRequest
     ) -> pb.StartReplyResponse:
         user = self._message(user_id, request.conversation_id, request.user_message_id)
-        if user.role != "user":
+        if not _answerable(user, continuation=request.continuation):
             raise NotFound("message not found")
         if (reply_id := self._replies.get(user.id)) in self.messages:
             return pb.StartReplyResponse(
@@ -420,3 +420,13 @@ def make_pipeline(
         settings=Settings(**{**defaults, **settings}),
         tools=tools,
     )
+
+
+def _answerable(message: pb.Message, *, continuation: bool) -> bool:
+    """What StartReply may anchor a reply on: a user message, or for a continuation a tool
+    result or an answered structured-input item."""
+    if not continuation:
+        return message.role == "user"
+    item = orjson.loads(message.payload_json).get("item", {}) if message.payload_json else {}
+    answered = item.get("type") == "structured_input" and item.get("status") != "pending"
+    return message.role == "tool" or answered

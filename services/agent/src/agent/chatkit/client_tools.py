@@ -6,17 +6,21 @@ The turn ends there: the round's other (server) calls are run and stored, and a 
 (the SDK marks that item completed with the client's output) resumes the turn on any
 replica, because the pending call is a row in the database, not state in memory: the
 output is stored as the call's `tool` result and the next reply answers the thread's
-last user message, with the tool round in its history.
+last user message, with the tool round in its history. That reply is started by StartReply
+as a continuation anchored on the result row: charged to the user's turn budget like any
+turn, and once per result (a repeated output gets an error, not another model call).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
+from chat_common.errors import Conflict
 from chatkit.types import (
     ClientToolCallItem,
     InferenceOptions,
@@ -27,7 +31,7 @@ from chatkit.types import (
 )
 
 from agent.chatkit.context import ChatContext
-from agent.chatkit.store import ConversationsStore
+from agent.chatkit.store import ConversationsStore, row_id
 from agent.history import tool_calls_of
 from agent.tools import ToolRegistry
 from agent.turns import ReplyDone, ReplyEvent, ReplyToolCalls, StartedTurn
@@ -104,9 +108,14 @@ async def resume(
     }
     user_message = await store.get_message(thread.id, user.id, context)
     conversation_id = user_message.conversation_id  # the row's id (a thread id may not be)
-    await _store_result(store, conversation_id, chat_call, output_text(call.output), context)
-    reply = await store.pipeline.start_reply(context.auth, conversation_id)
-    context.replies[user.id] = StartedTurn(user_message, reply, replayed=False)
+    # The result's row id comes from the call item's: a repeated output stores no second
+    # result, and the reply anchored on it (budgeted, once per anchor) starts no second turn.
+    result_id = row_id(context, f"{call.id}/output", conversation_id)
+    result = output_text(call.output)
+    with suppress(Conflict):  # stored already: a repeat, refused by StartReply below
+        await _store_result(store, conversation_id, chat_call, result, context, result_id)
+    reply, history = await store.start_reply(thread.id, result_id, context, continuation=True)
+    context.replies[user.id] = StartedTurn(user_message, reply, replayed=False, history=history)
     # The reply continues the turn: a forced tool choice was for its first model call.
     options = (user.inference_options or InferenceOptions()).model_copy(
         update={"tool_choice": None}
@@ -125,8 +134,10 @@ async def _store_result(
     call: dict[str, Any],
     result: str,
     context: ChatContext,
+    message_id: str | None = None,
 ) -> None:
     request = pb.AppendMessageRequest(
+        id=message_id,
         conversation_id=conversation_id,
         role="tool",
         content=result,
