@@ -62,6 +62,28 @@ def _tag_line(tag: Json) -> str:
     return f"- {tag.get('text')} (id {tag.get('id')}{group}): {data}"
 
 
+def answers_text(message: pb.Message) -> str | None:
+    """ChatKit structured input (a row holding a `structured_input` item) as the text the
+    model reads: each question and the user's answer, "" while unanswered. None: the row
+    holds no structured input."""
+    if '"structured_input"' not in message.payload_json:  # skip parsing most payloads
+        return None
+    stored = orjson.loads(message.payload_json).get("item")
+    if not isinstance(stored, dict) or stored.get("type") != "structured_input":
+        return None
+    if stored.get("status") == "pending":
+        return ""
+    lines = [_answer_line(asked) for asked in stored.get("inputs") or ()]
+    return "The user answered these questions:\n" + "\n".join(lines)
+
+
+def _answer_line(asked: Json) -> str:
+    answer = asked.get("answer") or {}
+    values = [str(v) for v in answer.get("values") or ()]
+    given = ", ".join(values) if values and not answer.get("skipped") else "(skipped)"
+    return f"- {asked.get('question')}: {given}"
+
+
 def within_budget(stored: Sequence[pb.Message], max_chars: int) -> Sequence[pb.Message]:
     """The newest messages of `stored` whose text (and tool calls) fit in `max_chars`."""
     used, start = 0, len(stored)
@@ -93,6 +115,10 @@ def model_messages(
             call_id = answered_call_id(message)
             if call_id in offered:
                 out.append({"role": "tool", "tool_call_id": call_id, "content": message.content})
+            continue
+        if role == "assistant" and (answers := answers_text(message)) is not None:
+            if answers:  # the user's side of the thread, though an app's item holds it
+                out.append({"role": "user", "content": answers})
             continue
         item: Json = {"role": role, "content": message.content}
         if role == "user" and message.payload_json:

@@ -23,21 +23,19 @@ from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import Conflict
 from chatkit.types import (
     ClientToolCallItem,
-    InferenceOptions,
     ThreadItemDoneEvent,
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
 )
 
+from agent.chatkit import continuations
 from agent.chatkit.context import ChatContext
 from agent.chatkit.store import ConversationsStore, row_id
 from agent.history import tool_calls_of
 from agent.tools import ToolRegistry
-from agent.turns import ReplyDone, ReplyEvent, ReplyToolCalls, StartedTurn
+from agent.turns import ReplyDone, ReplyEvent, ReplyToolCalls
 
-# How far back `resume` looks for the completed call and the user message it answers.
-_LOOK_BACK = 20
 ONE_AT_A_TIME = "error: the chat client runs one tool call at a time; call it again"
 
 
@@ -95,8 +93,8 @@ async def resume(
 ) -> UserMessageItem | None:
     """After the client's output: stores it as the call's result and returns the user message
     the next reply answers, its new reply ready in `context.replies` (None: no completed
-    client call to resume from)."""
-    page = await store.load_thread_items(thread.id, None, _LOOK_BACK, "desc", context)
+    client call to resume from). The reply is a continuation anchored on the result."""
+    page = await store.load_thread_items(thread.id, None, continuations.LOOK_BACK, "desc", context)
     call = next((i for i in page.data if isinstance(i, ClientToolCallItem)), None)
     user = next((i for i in page.data if isinstance(i, UserMessageItem)), None)
     if call is None or call.status != "completed" or user is None:
@@ -106,21 +104,14 @@ async def resume(
         "type": "function",
         "function": {"name": call.name, "arguments": orjson.dumps(call.arguments).decode()},
     }
-    user_message = await store.get_message(thread.id, user.id, context)
-    conversation_id = user_message.conversation_id  # the row's id (a thread id may not be)
+    conversation_id = row_id(context, thread.id)  # the row's id (a thread id may not be)
     # The result's row id comes from the call item's: a repeated output stores no second
-    # result, and the reply anchored on it (budgeted, once per anchor) starts no second turn.
+    # result, and the reply anchored on it (once per anchor) starts no second turn.
     result_id = row_id(context, f"{call.id}/output", conversation_id)
     result = output_text(call.output)
     with suppress(Conflict):  # stored already: a repeat, refused by StartReply below
         await _store_result(store, conversation_id, chat_call, result, context, result_id)
-    reply, history = await store.start_reply(thread.id, result_id, context, continuation=True)
-    context.replies[user.id] = StartedTurn(user_message, reply, replayed=False, history=history)
-    # The reply continues the turn: a forced tool choice was for its first model call.
-    options = (user.inference_options or InferenceOptions()).model_copy(
-        update={"tool_choice": None}
-    )
-    return user.model_copy(update={"inference_options": options})
+    return await continuations.go_on(store, thread, user, result_id, context)
 
 
 def output_text(output: Any) -> str:

@@ -30,6 +30,7 @@ from chatkit.types import (
     Thread,
     ThreadItem,
     ThreadMetadata,
+    ThreadsAddStructuredInputReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsGetByIdReq,
@@ -46,7 +47,7 @@ from pydantic import TypeAdapter
 
 from agent.background import shielded
 from agent.chatkit import actions as widget_actions
-from agent.chatkit import client_tools, items, sdk_adapters, widgets
+from agent.chatkit import client_tools, continuations, items, sdk_adapters, widgets
 from agent.chatkit.actions import ActionCall, ActionRegistry
 from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
@@ -107,7 +108,8 @@ class ChatServer(ChatKitServer[ChatContext]):
         super().__init__(store, attachments)
         sdk_adapters.install()
         self.actions = actions if actions is not None else ActionRegistry()
-        self._answering_input = False  # threads.add_structured_input: nothing to resume
+        # threads.add_structured_input: the answered item, the anchor of the reply after it.
+        self._answering_input: str | None = None
         self.attachments_per_message = attachments_per_message
         self.max_chars = max_chars
         # The models a composer may pick: always the default one.
@@ -139,9 +141,9 @@ class ChatServer(ChatKitServer[ChatContext]):
         if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq):
             self._check_input(request.params.input)
         if thread_id is not None:
-            self._answering_input = await widget_actions.check(
-                request, self.actions, self.store, context
-            )
+            answering = await widget_actions.check(request, self.actions, self.store, context)
+            if answering and isinstance(request, ThreadsAddStructuredInputReq):
+                self._answering_input = request.params.item_id
         if isinstance(request, ThreadsRetryAfterItemReq):
             item = await self.store.load_item(thread_id or "", request.params.item_id, context)
             if not isinstance(item, UserMessageItem):
@@ -202,16 +204,23 @@ class ChatServer(ChatKitServer[ChatContext]):
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
         try:
-            if input_user_message is None and self._answering_input:
-                return  # the answers are stored on their item; no turn to resume
-            if input_user_message is None:  # a client tool's output: the turn goes on
-                input_user_message = await client_tools.resume(self.store, thread, context)
+            if input_user_message is None:  # answers or a client tool's output: it goes on
+                input_user_message = await self._going_on(thread, context)
                 if input_user_message is None:
                     return
             async for event in self._reply(thread, input_user_message, context):
                 yield event
         except DomainError as exc:  # the SDK would show a generic error: say what went wrong
             raise CustomStreamError(readable(exc), allow_retry=True) from exc
+
+    async def _going_on(
+        self, thread: ThreadMetadata, context: ChatContext
+    ) -> UserMessageItem | None:
+        """The user message a turn without a new one answers (its reply started, budgeted)."""
+        if self._answering_input is not None:  # the answers are stored on their item
+            item_id = self._answering_input
+            return await continuations.answered_input(self.store, thread, item_id, context)
+        return await client_tools.resume(self.store, thread, context)
 
     async def _reply(
         self, thread: ThreadMetadata, user_item: UserMessageItem, context: ChatContext
