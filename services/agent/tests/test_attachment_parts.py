@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from agent.attachment_parts import attachment_parts, pdf_text, responses_content
+from agent.attachment_parts import PartCache, attachment_parts, pdf_text, responses_content
 from agent.history import model_messages
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import NotFound
@@ -79,3 +79,45 @@ async def test_the_history_carries_the_parts_after_the_text() -> None:
     assert sent["content"][0] == {"type": "text", "text": "what is this?"}
     assert sent["content"][1]["text"].endswith("n.txt (text/plain):\nhi")
     assert responses_content(sent["content"])[0] == {"type": "input_text", "text": "what is this?"}
+
+
+class CountingFiles(Files):
+    def __init__(self, *records: pb.Attachment) -> None:
+        super().__init__(*records)
+        self.reads = 0
+
+    async def get_attachment(
+        self, user_id: uuid.UUID, attachment_id: str, *, with_content: bool = False
+    ) -> pb.Attachment:
+        self.reads += 1
+        return await super().get_attachment(user_id, attachment_id, with_content=with_content)
+
+
+async def test_a_file_is_read_once_and_its_parts_kept_for_the_next_turns() -> None:
+    pdf = pb.Attachment(
+        id="p", name="q3.pdf", mime_type="application/pdf", content=minimal_pdf("Q3 up")
+    )
+    files, cache = CountingFiles(pdf), PartCache()
+    message = user_message("see this", "p", "gone")
+
+    first = await attachment_parts(files, USER, [message], cache)  # type: ignore[arg-type]
+    again = await attachment_parts(files, USER, [message], cache)  # type: ignore[arg-type]
+
+    assert again == first and "Q3 up" in first[message.id][0]["text"]
+    # The PDF was fetched and parsed once; the missing file is asked about each time.
+    assert files.reads == 3
+    other_user = await attachment_parts(files, uuid.uuid4(), [message], cache)  # type: ignore[arg-type]
+    assert files.reads == 5 and other_user == first  # kept per user: read again for another
+
+
+def test_the_least_recently_used_parts_go_past_the_budget() -> None:
+    cache = PartCache(max_chars=10)
+    a, b, c = ({"type": "text", "text": text} for text in ("aaaa", "bbbb", "cccc"))
+    cache.put((USER, "a"), a)
+    cache.put((USER, "b"), b)
+    assert cache.get((USER, "a")) == a  # now the most recently used
+    cache.put((USER, "c"), c)
+    assert cache.get((USER, "b")) is None
+    assert cache.get((USER, "a")) == a and cache.get((USER, "c")) == c
+    cache.put((USER, "big"), {"type": "text", "text": "x" * 11})  # larger than it all
+    assert cache.get((USER, "big")) is None and cache.get((USER, "c")) == c

@@ -1,13 +1,16 @@
 """What the model gets of a user message's attachments (ChatKit files, stored by the
 conversations service): images as image input (a data URL), text and PDF as text it can
-read (PDF through pypdf), each file's text bounded in characters. Read again each turn,
-as the history is."""
+read (PDF through pypdf), each file's text bounded in characters. A file never changes
+once uploaded, so what was made of it is kept in a PartCache: a turn fetches and parses
+only the files it has not seen yet (the history brings the same ones back every turn)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
@@ -27,6 +30,39 @@ IMAGE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/w
 PDF_TYPE: Final = "application/pdf"
 # The text of one file the model gets (the rest is cut, and the model is told so).
 TEXT_MAX_CHARS: Final = 50_000
+# What a process keeps of files already read (characters of parts: an image's data URL
+# is ~1.37x its bytes).
+PART_CACHE_MAX_CHARS: Final = 64 * 1024 * 1024
+
+
+class PartCache:
+    """The model parts of files already read, by (user, file id); the least recently used
+    go once they hold more than `max_chars`."""
+
+    def __init__(self, max_chars: int = PART_CACHE_MAX_CHARS) -> None:
+        self._parts: OrderedDict[tuple[UUID, str], Json] = OrderedDict()
+        self._chars = 0
+        self._max_chars = max_chars
+
+    def get(self, key: tuple[UUID, str]) -> Json | None:
+        part = self._parts.get(key)
+        if part is not None:
+            self._parts.move_to_end(key)
+        return part
+
+    def put(self, key: tuple[UUID, str], part: Json) -> None:
+        size = _chars(part)
+        if size > self._max_chars or key in self._parts:
+            return
+        self._parts[key] = part
+        self._chars += size
+        while self._chars > self._max_chars:
+            _, evicted = self._parts.popitem(last=False)
+            self._chars -= _chars(evicted)
+
+
+def _chars(part: Json) -> int:
+    return len(part.get("text") or part.get("image_url", {}).get("url", ""))
 
 
 def attachment_ids(message: pb.Message) -> list[str]:
@@ -39,26 +75,43 @@ def attachment_ids(message: pb.Message) -> list[str]:
 
 
 async def attachment_parts(
-    client: ConversationsClient, user_id: UUID, stored: Sequence[pb.Message]
+    client: ConversationsClient,
+    user_id: UUID,
+    stored: Sequence[pb.Message],
+    cache: PartCache | None = None,
 ) -> dict[str, list[Json]]:
     """Message id -> the content parts of its files, for the messages that have some."""
     parts: dict[str, list[Json]] = {}
     for message in stored:
         for attachment_id in attachment_ids(message):
-            part = await _part(client, user_id, attachment_id)
+            part = cache.get((user_id, attachment_id)) if cache else None
+            if part is None:
+                part = await _part(client, user_id, attachment_id, cache)
             parts.setdefault(message.id, []).append(part)
     return parts
 
 
-async def _part(client: ConversationsClient, user_id: UUID, attachment_id: str) -> Json:
+async def _part(
+    client: ConversationsClient, user_id: UUID, attachment_id: str, cache: PartCache | None
+) -> Json:
     try:
         record = await client.get_attachment(user_id, attachment_id, with_content=True)
     except NotFound:
-        return _text_part("(an attached file that was deleted since)")
+        return _text_part("(an attached file that was deleted since)")  # not kept
+    part = await _file_part(record)
+    if cache is not None:
+        cache.put((user_id, attachment_id), part)
+    return part
+
+
+async def _file_part(record: pb.Attachment) -> Json:
     if record.mime_type in IMAGE_TYPES:
         data = base64.b64encode(record.content).decode("ascii")
         return {"type": "image_url", "image_url": {"url": f"data:{record.mime_type};base64,{data}"}}
-    text = pdf_text(record.content) if record.mime_type == PDF_TYPE else _utf8(record.content)
+    if record.mime_type == PDF_TYPE:  # parsing is CPU: off the event loop
+        text = await asyncio.to_thread(pdf_text, record.content)
+    else:
+        text = _utf8(record.content)
     if len(text) > TEXT_MAX_CHARS:
         text = text[:TEXT_MAX_CHARS] + f"\n[… cut at {TEXT_MAX_CHARS} characters]"
     return _text_part(f"Attached file {record.name} ({record.mime_type}):\n{text}")

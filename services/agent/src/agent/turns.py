@@ -32,7 +32,7 @@ import orjson
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import Conflict
 
-from agent.attachment_parts import attachment_parts
+from agent.attachment_parts import PartCache, attachment_parts
 from agent.background import shielded, spawn
 from agent.context import RequestContext
 from agent.conversations_client import ConversationsClient
@@ -145,6 +145,7 @@ class TurnPipeline:
         self.replay_wait_seconds = settings.replay_wait_seconds
         self.metrics_enabled = settings.metrics_enabled
         self.model_name = settings.openai_model  # a bounded label: the one configured
+        self.file_parts = PartCache()  # what the model got of files, for the next turns
 
     async def start_turn(
         self,
@@ -217,7 +218,7 @@ class TurnPipeline:
             )
             loaded = page.items
         system = "\n\n".join(p for p in (self.system_prompt, *hints) if p)
-        files = await attachment_parts(self.conversations, ctx.user_id, loaded)
+        files = await attachment_parts(self.conversations, ctx.user_id, loaded, self.file_parts)
         return model_messages(system, loaded, max_chars=self.history_max_chars, attachments=files)
 
     async def wait_for_reply(self, ctx: RequestContext, assistant: pb.Message) -> pb.Message:
