@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import orjson
@@ -33,6 +33,7 @@ from conversations.rows import execute as _execute
 from conversations.rows import message as _message
 
 EXPORT_PAGE_SIZE: Final = 500
+R = TypeVar("R")
 
 # The messages of one live conversation of the user after a `seq`, oldest first (the
 # (conversation_id, seq) index serves it). No payload: an export shows what REST shows.
@@ -61,43 +62,62 @@ CONVERSATIONS_AFTER: Final = _CONVERSATIONS.format(
 # ------------------------------------------------------------------------------- reading
 
 
-async def message_pages(
+def message_pages(
     pool: db.Pool, *, user_id: UUID, conversation_id: UUID, page_size: int = EXPORT_PAGE_SIZE
 ) -> AsyncIterator[list[MessageRecord]]:
     """Every message of the conversation, oldest first, in pages of at most `page_size`."""
-    params: dict[str, Any] = {
-        "conversation_id": conversation_id,
-        "user_id": user_id,
-        "after_seq": 0,
-        "limit": page_size,
-    }
-    while True:
-        async with db.connection(pool) as connection:
-            rows = await (await _execute(connection, MESSAGES_AFTER, params)).fetchall()
-        page = [_message(row) for row in rows]
-        if page:
-            yield page
-        if len(page) < page_size:
-            return
-        params["after_seq"] = page[-1].seq
+    params = {"conversation_id": conversation_id, "user_id": user_id, "after_seq": 0}
+    return _keyset_pages(
+        pool, MESSAGES_AFTER, MESSAGES_AFTER, params, page_size, _message, _after_message
+    )
 
 
-async def conversation_pages(
+def conversation_pages(
     pool: db.Pool, *, user_id: UUID, page_size: int = EXPORT_PAGE_SIZE
 ) -> AsyncIterator[list[ConversationRecord]]:
     """Every live conversation of the user, oldest first, in pages of at most `page_size`."""
-    params: dict[str, Any] = {"user_id": user_id, "limit": page_size}
-    statement = CONVERSATIONS_FIRST
+    return _keyset_pages(
+        pool,
+        CONVERSATIONS_FIRST,
+        CONVERSATIONS_AFTER,
+        {"user_id": user_id},
+        page_size,
+        _conversation,
+        _after_conversation,
+    )
+
+
+def _after_message(last: MessageRecord) -> dict[str, Any]:
+    return {"after_seq": last.seq}
+
+
+def _after_conversation(last: ConversationRecord) -> dict[str, Any]:
+    return {"after_created_at": last.created_at, "after_id": last.id}
+
+
+async def _keyset_pages(
+    pool: db.Pool,
+    first: str,
+    after: str,
+    params: dict[str, Any],
+    page_size: int,
+    record: Callable[[Any], R],
+    cursor: Callable[[R], dict[str, Any]],
+) -> AsyncIterator[list[R]]:
+    """`first`, then `after` from the last row's `cursor`, a page at a time on a connection
+    taken for that page only, until a page comes back short."""
+    params = {**params, "limit": page_size}
+    statement = first
     while True:
         async with db.connection(pool) as connection:
             rows = await (await _execute(connection, statement, params)).fetchall()
-        page = [_conversation(row) for row in rows]
+        page = [record(row) for row in rows]
         if page:
             yield page
         if len(page) < page_size:
             return
-        statement = CONVERSATIONS_AFTER
-        params["after_created_at"], params["after_id"] = page[-1].created_at, page[-1].id
+        statement = after
+        params.update(cursor(page[-1]))
 
 
 # ----------------------------------------------------------------------------- rendering
