@@ -10,14 +10,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from devstack import Stack
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e import test_chat_page as chat_page_tests
 from tests.e2e.test_chat_page import (
     PASSWORD,
-    chat_page,
     messages,
     new_email,
     screenshot,
@@ -28,12 +26,7 @@ from tests.e2e.test_chat_page import (
 
 pytestmark = chat_page_tests.pytestmark  # skipped where there is no Chromium
 browser = chat_page_tests.browser  # the module's one Chromium
-
-
-@pytest.fixture
-async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
-    async with chat_page(browser, stack.gateway_url) as page:
-        yield page
+gateway_url, page = chat_page_tests.gateway_url, chat_page_tests.page
 
 
 class Rest:
