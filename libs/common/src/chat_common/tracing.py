@@ -31,10 +31,6 @@ UNTRACED_URLS: Final = "/healthz,/readyz,/metrics"
 _enabled = False
 
 
-def tracing_enabled() -> bool:
-    return _enabled
-
-
 def setup_tracing(
     service: str,
     app: ASGIApp | None = None,
