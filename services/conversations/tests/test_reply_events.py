@@ -19,7 +19,7 @@ from chat.conversations.v1 import conversations_pb2 as pb
 from conversations import replies, store
 from conversations.api import replies as replies_api
 from conversations.models import MessageRecord
-from conversations.reply_events import follow_reply
+from conversations.reply_events import ReplyListener, follow_reply
 from fastapi import FastAPI
 
 from services.conversations.tests.test_reply_cancel import cancel_path, reply_with_text, update
@@ -199,3 +199,29 @@ async def test_a_follower_hears_keepalives_and_the_sweep_of_a_lapsed_lease(
 
     assert keepalive == b": keepalive\n\n"
     assert rest == [b"event: done\nid: 6\ndata: interrupted\n\n"]
+
+
+async def test_a_change_between_the_first_read_and_the_subscription_is_not_missed(
+    rpc: Rpc, alice: User, database_url: str
+) -> None:
+    reply = await reply_with_text(rpc, alice, "Hel")
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+
+        async def read() -> MessageRecord:
+            return await replies.get_reply(
+                conn,
+                user_id=alice.id,
+                conversation_id=uuid.UUID(reply.conversation_id),
+                message_id=uuid.UUID(reply.id),
+            )
+
+        first = await read()
+        # The reply ends before the follower subscribes: no notification reaches it.
+        await update(rpc, alice, reply, content="Hello", status="complete")
+        listener = ReplyListener(database_url)  # never started: it hears nothing
+        stream = follow_reply(listener, first, read, lambda r: r.status, keepalive_seconds=60)
+        async with asyncio.timeout(5):
+            chunks = [chunk async for chunk in stream]
+
+    assert b": keepalive\n\n" not in chunks
+    assert chunks[-1] == b"event: done\nid: 5\ndata: complete\n\n"

@@ -108,6 +108,9 @@ async def follow_reply(
     sent so far), then `done` with the final Message, then the end; `: keepalive`
     while nothing happens. `first` is the reply as read before the stream began."""
     with listener.subscribe(first.id) as changed:
+        # `first` was read before this subscription: one re-read after sending it, so a
+        # change that landed in between is not left waiting for the next keepalive.
+        changed.set()
         reply = first
         while True:
             if len(reply.content) > sent:
