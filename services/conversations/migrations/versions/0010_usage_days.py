@@ -1,0 +1,58 @@
+"""The usage ledger as its own table: model tokens per user, UTC day and model.
+
+Until now usage was summed from the live `messages` rows, so deleting a reply (ChatKit's
+retry deletes the old one before the new one is charged) or a conversation erased spend:
+the tokens-per-day quota let the user go on and `GET /api/chat/usage` lost the tokens.
+`usage_days` is added to by the reply's final write (the one that stores its usage, in
+the same statement) and never by a deletion or the retention purge; only the deletion
+of the user's account removes its rows. `model` is '' for replies stored before models
+were recorded; `turns` counts the replies a turn started (reply_to set), not a tool
+round's further replies.
+
+Backfilled from the final assistant replies stored so far (a reply still in progress is
+added by its own final write), by the day it was created (UTC), as the usage route
+counted them.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-19
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        CREATE TABLE usage_days (
+          user_id uuid NOT NULL,
+          day date NOT NULL,
+          model text NOT NULL,
+          turns integer NOT NULL DEFAULT 0,
+          input_tokens bigint NOT NULL DEFAULT 0,
+          output_tokens bigint NOT NULL DEFAULT 0,
+          PRIMARY KEY (user_id, day, model)
+        )
+        """
+    )
+    op.execute(
+        """
+        INSERT INTO usage_days (user_id, day, model, turns, input_tokens, output_tokens)
+        SELECT m.user_id, CAST(m.created_at AT TIME ZONE 'UTC' AS date), COALESCE(m.model, ''),
+               count(m.reply_to), sum(m.input_tokens), sum(m.output_tokens)
+        FROM messages m
+        WHERE m.role = 'assistant' AND m.status <> 'in_progress'
+        GROUP BY 1, 2, 3
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE usage_days")
