@@ -8,11 +8,12 @@ import os
 import subprocess
 import sys
 import time
+from io import StringIO
 
 import httpx
 import orjson
 import pytest
-from chat_common.logs import JsonFormatter, request_id_var, user_id_var
+from chat_common.logs import JsonFormatter, log_handler, request_id_var, user_id_var
 from chat_testkit.processes import free_port
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -62,6 +63,33 @@ def test_an_exception_is_in_the_same_line() -> None:
     line = JsonFormatter("demo").format(failing)
     assert "\n" not in line
     assert "ValueError: bad\nthing" in orjson.loads(line)["exception"]
+
+
+def text_line(log_record: logging.LogRecord) -> str:
+    handler = log_handler("demo", "text")
+    handler.setStream(StringIO())
+    handler.handle(log_record)
+    stream = handler.stream
+    assert isinstance(stream, StringIO)
+    return stream.getvalue()
+
+
+def test_a_text_line_carries_the_trace_id_while_a_span_is_served() -> None:
+    span = NonRecordingSpan(SpanContext(TRACE_ID, 0x00F067AA0BA902B7, False, TraceFlags(1)))
+    request_token = request_id_var.set("req-1")
+    try:
+        with trace.use_span(span):
+            line = text_line(record("hello %s", "world"))
+    finally:
+        request_id_var.reset(request_token)
+    assert " demo WARNING [req-1] trace=4bf92f3577b34da6a3ce929d0e0e4736 demo.logger: " in line
+    assert line.endswith("hello world\n")
+
+
+def test_a_text_line_outside_a_span_has_no_trace_field() -> None:
+    line = text_line(record())
+    assert " demo WARNING [-] demo.logger: hello" in line
+    assert "trace=" not in line
 
 
 APP = """

@@ -5,7 +5,8 @@ keeps it in a contextvar for the request, echoes it back, passes it on in
 gRPC metadata (`x-request-id`) and prints it in every log line, so one turn
 can be followed across gateway, agent and conversations.
 
-`LOG_FORMAT=text` (the default) is one readable line; `LOG_FORMAT=json` is one JSON
+`LOG_FORMAT=text` (the default) is one readable line, with ` trace=<id>` after the
+request id while an OpenTelemetry span is being served; `LOG_FORMAT=json` is one JSON
 object per line: time, level, service, request_id, trace_id (the OpenTelemetry trace
 being served, when there is one), user_id (once the request's token is verified),
 logger, message, and exception text.
@@ -19,7 +20,7 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TextIO
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,8 +46,13 @@ def clean_request_id(value: str | None) -> str:
 
 
 class _RequestIdFilter(logging.Filter):
+    """Puts the request id and ` trace=<id>` (empty outside a span, to keep lines short)
+    on the record, for the text format."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        trace_id = current_trace_id()
+        record.trace = f" trace={trace_id}" if trace_id else ""
         return True
 
 
@@ -77,8 +83,16 @@ def _formatter(service: str, log_format: LogFormat) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter(service)
     return logging.Formatter(
-        f"%(asctime)s {service} %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+        f"%(asctime)s {service} %(levelname)s [%(request_id)s]%(trace)s %(name)s: %(message)s"
     )
+
+
+def log_handler(service: str, log_format: LogFormat) -> logging.StreamHandler[TextIO]:
+    """A stderr handler writing `service`'s lines in `log_format`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(_formatter(service, log_format))
+    return handler
 
 
 def configure_logging(
@@ -88,11 +102,8 @@ def configure_logging(
     access_log: bool = False,
     log_format: LogFormat = "text",
 ) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(_formatter(service, log_format))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [log_handler(service, log_format)]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
