@@ -10,7 +10,6 @@ A short run by default (`make test`); `SCHEMATHESIS_MAX_EXAMPLES=500` is a longe
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -61,12 +60,6 @@ FUZZ = settings(
     print_blob=False,
 )
 
-# Known 500s being fixed under issue 10: (operation, why). Only a 5xx whose request holds a
-# NUL byte is excused there; anything else on the same operation still fails the test.
-KNOWN_NUL_500S: dict[str, str] = {
-    "POST /api/auth/login": "issue 10: NUL in the email reaches Postgres (psycopg DataError)",
-}
-
 
 @dataclass
 class Finding:
@@ -81,13 +74,10 @@ def test_no_generated_request_is_a_server_error_or_off_schema(
     fuzz_user: FuzzUser,
     known_ids: dict[str, str],
 ) -> None:
-    known: list[Finding] = []
     failures: list[Finding] = []
     for operation in _operations(schemas[service]):
-        _fuzz(operation, fuzz_user, known_ids, known=known, failures=failures)
-    assert not failures, _report(service, failures, known)
-    if known:
-        pytest.xfail(_report(service, known, []))
+        _fuzz(operation, fuzz_user, known_ids, failures=failures)
+    assert not failures, _report(service, failures)
 
 
 def _operations(schema: BaseSchema) -> list[Operation]:
@@ -104,32 +94,21 @@ def _fuzz(
     user: FuzzUser,
     known_ids: dict[str, str],
     *,
-    known: list[Finding],
     failures: list[Finding],
 ) -> None:
-    """Runs one operation's examples; the first unexcused failure (shrunk) is a finding."""
-    hits: list[str] = []
+    """Runs one operation's examples; the first failure (shrunk) is a finding."""
 
     @FUZZ
     @given(case=_cases(operation, known_ids))
     def run(case: Case) -> None:
         headers = user.headers
         response = case.call(headers=headers, timeout=30)
-        try:
-            case.validate_response(response, checks=_checks(response), headers=headers)
-        except (Failure, FailureGroup) as error:
-            if response.status_code >= 500 and _excused(operation.label, case):
-                hits.append(f"{_request(case)}\n{error}")
-                return
-            raise
+        case.validate_response(response, checks=_checks(response), headers=headers)
 
     try:
         run()
     except (Failure, FailureGroup) as error:
         failures.append(Finding(operation.label, str(error)))
-    if hits:
-        reason = KNOWN_NUL_500S[operation.label]
-        known.append(Finding(operation.label, f"{reason}; e.g.\n{hits[0]}"))
 
 
 def _checks(response: schemathesis.Response) -> list[CheckFunction]:
@@ -187,26 +166,7 @@ def _nul_in_strings(value: Any) -> Any:
     return value
 
 
-def _excused(label: str, case: Case) -> bool:
-    return label in KNOWN_NUL_500S and "\\u0000" in _request(case)
-
-
-def _request(case: Case) -> str:
-    """The generated parts of a request, as JSON (a NUL shows as \\u0000)."""
-    parts = {
-        "path": case.path_parameters,
-        "query": case.query,
-        "headers": case.headers,
-        "body": case.body if isinstance(case.body, (dict, list, str, int, float)) else None,
-    }
-    return json.dumps(
-        {name: value for name, value in parts.items() if value}, default=repr, sort_keys=True
-    )
-
-
-def _report(service: str, findings: list[Finding], known: list[Finding]) -> str:
+def _report(service: str, findings: list[Finding]) -> str:
     lines = [f"{service}: {len(findings)} operation(s) failed"]
     lines += [f"\n--- {f.operation}\n{f.report}" for f in findings]
-    if known:
-        lines.append(f"\n(and known issue-10 cases on {', '.join(k.operation for k in known)})")
     return "\n".join(lines)
