@@ -3,11 +3,14 @@
 Until now usage was summed from the live `messages` rows, so deleting a reply (ChatKit's
 retry deletes the old one before the new one is charged) or a conversation erased spend:
 the tokens-per-day quota let the user go on and `GET /api/chat/usage` lost the tokens.
-`usage_days` is added to by the reply's final write (the one that stores its usage, in
-the same statement) and never by a deletion or the retention purge; only the deletion
-of the user's account removes its rows. `model` is '' for replies stored before models
-were recorded; `turns` counts the replies a turn started (reply_to set), not a tool
-round's further replies.
+`usage_days` is added to once per reply, when it becomes final (complete, failed,
+interrupted: the agent's final write that carries its usage, a cancel, the stale-reply
+sweeper) or is stored final (AppendMessage), by a trigger, so it is the same statement
+and no writer has to remember it; a final state is final, so a retried final write adds
+nothing. Tokens are charged to the UTC day of that write. A deletion or the retention
+purge never touches the ledger; only the deletion of the user's account removes its rows.
+`model` is '' for replies stored before models were recorded; `turns` counts the replies
+a turn started (reply_to set), not a tool round's further replies.
 
 Backfilled from the final assistant replies stored so far (a reply still in progress is
 added by its own final write), by the day it was created (UTC), as the usage route
@@ -52,7 +55,43 @@ def upgrade() -> None:
         GROUP BY 1, 2, 3
         """
     )
+    op.execute(
+        """
+        CREATE FUNCTION charge_usage_day() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO usage_days AS d (user_id, day, model, turns, input_tokens, output_tokens)
+          VALUES (NEW.user_id, CAST(now() AT TIME ZONE 'UTC' AS date), COALESCE(NEW.model, ''),
+                  CAST(NEW.reply_to IS NOT NULL AS integer), NEW.input_tokens, NEW.output_tokens)
+          ON CONFLICT (user_id, day, model) DO UPDATE
+          SET turns = d.turns + EXCLUDED.turns,
+              input_tokens = d.input_tokens + EXCLUDED.input_tokens,
+              output_tokens = d.output_tokens + EXCLUDED.output_tokens;
+          RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER messages_charge_final_reply AFTER UPDATE OF status ON messages
+        FOR EACH ROW
+        WHEN (NEW.role = 'assistant' AND OLD.status = 'in_progress'
+              AND NEW.status <> 'in_progress')
+        EXECUTE FUNCTION charge_usage_day()
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER messages_charge_stored_reply AFTER INSERT ON messages
+        FOR EACH ROW
+        WHEN (NEW.role = 'assistant' AND NEW.status <> 'in_progress')
+        EXECUTE FUNCTION charge_usage_day()
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER messages_charge_stored_reply ON messages")
+    op.execute("DROP TRIGGER messages_charge_final_reply ON messages")
+    op.execute("DROP FUNCTION charge_usage_day()")
     op.execute("DROP TABLE usage_days")
