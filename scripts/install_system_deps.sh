@@ -9,6 +9,8 @@ if [ "${1:-}" = "--with-browser" ]; then
   # The README's curl walkthrough runs as a test (tests/e2e/test_walkthrough.py).
   command -v curl >/dev/null 2>&1 || need+=(curl)
   command -v jq >/dev/null 2>&1 || need+=(jq)
+  # tests/deploy/test_env_example.py makes the secrets as .env.example says (openssl rand).
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
 fi
 # `make test` builds examples/nextjs (tests/deploy/test_chatkit_example.py) with Node.js
 # 20.9+ and npm, and skips it without npm. Debian's nodejs is new enough from trixie on
