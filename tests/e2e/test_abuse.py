@@ -7,7 +7,6 @@ test_gateway_headers.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_testkit.plugin import DatabaseFactory
+from chat_testkit.sse import sse_data
 from devstack import Stack
 
 from tests.helpers.gateway import PASSWORD, GatewayClient
@@ -33,14 +33,6 @@ def chatkit_input(text: str, **fields: Any) -> dict[str, Any]:
         "inference_options": {},
         **fields,
     }
-
-
-def sse_events(response: httpx.Response) -> list[dict[str, Any]]:
-    return [
-        json.loads(line[len("data: ") :])
-        for line in response.text.splitlines()
-        if line.startswith("data: ")
-    ]
 
 
 # ------------------------------------------------------------------- who may call what
@@ -235,12 +227,12 @@ async def test_chatkit_and_rest_sends_share_one_budget(budget_gateway: GatewayCl
         "params": {"thread_id": conversation["id"], "input": chatkit_input("over ChatKit")},
     }
     third = await budget_gateway.http.post("/chatkit", json=add, headers=user.headers)
-    assert [e["type"] for e in sse_events(third)].count("error") == 0
+    assert [e["type"] for e in sse_data(third.text)].count("error") == 0
 
     fourth = await budget_gateway.http.post("/chatkit", json=add, headers=user.headers)
     fifth = await budget_gateway.send(user, conversation["id"], "over REST again")
 
-    errors = [e for e in sse_events(fourth) if e["type"] == "error"]
+    errors = [e for e in sse_data(fourth.text) if e["type"] == "error"]
     assert errors and "try again in" in errors[0]["message"], fourth.text
     assert fifth.status_code == 429, fifth.text
     assert int(fifth.headers["retry-after"]) >= 1
@@ -263,5 +255,9 @@ async def test_one_user_gets_one_reply_at_a_time(budget_gateway: GatewayClient) 
     refused = await budget_gateway.send(user, second["id"], "meanwhile")
 
     assert refused.status_code == 429, refused.text
+    # When to come back, and which limit it was (IETF RateLimit headers): one reply at a time.
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["ratelimit-policy"] == '"concurrent";q=1'
+    assert refused.headers["ratelimit"] == f'"concurrent";r=0;t={refused.headers["retry-after"]}'
     assert (await slow).status_code == 201
     assert await budget_gateway.messages(user, second["id"]) == []
