@@ -16,6 +16,7 @@ from conversations.retention import (
     LOCK_CLASS,
     LOCK_ID,
     PURGE_MESSAGES,
+    PURGE_OLD_MESSAGES,
     RetentionPolicy,
     purge_batch,
     purge_due,
@@ -53,7 +54,8 @@ async def conversation(
     reply_in_progress: bool = False,
 ) -> uuid.UUID:
     """A conversation of a fresh user, last active `idle_days` ago, with `messages`
-    complete messages (and an in-progress reply), soft-deleted `deleted_days_ago`."""
+    complete messages written then (and an in-progress reply written now), soft-deleted
+    `deleted_days_ago`."""
     conversation_id, user_id = uuid.uuid4(), uuid.uuid4()
     await conn.execute(
         "INSERT INTO conversations (id, user_id, updated_at, deleted_at) VALUES (%s, %s,"
@@ -61,14 +63,22 @@ async def conversation(
         " now() - make_interval(days => CAST(%s AS integer)))",
         (conversation_id, user_id, idle_days, deleted_days_ago),
     )
-    statuses = ["complete"] * messages + ["in_progress"] * reply_in_progress
-    for status in statuses:
-        await conn.execute(
-            "INSERT INTO messages (id, conversation_id, user_id, role, content, status)"
-            " VALUES (%s, %s, %s, 'assistant', 'text', %s)",
-            (uuid.uuid4(), conversation_id, user_id, status),
-        )
+    await add_messages(conn, conversation_id, messages, days_ago=idle_days)
+    if reply_in_progress:
+        await add_messages(conn, conversation_id, 1, days_ago=0, status="in_progress")
     return conversation_id
+
+
+async def add_messages(
+    conn: Conn, conversation_id: uuid.UUID, count: int, *, days_ago: int, status: str = "complete"
+) -> None:
+    await conn.execute(
+        "INSERT INTO messages (id, conversation_id, user_id, role, content, status, created_at)"
+        " SELECT gen_random_uuid(), c.id, c.user_id, 'assistant', 'text', %s,"
+        "   now() - make_interval(days => CAST(%s AS integer))"
+        " FROM conversations c, generate_series(1, %s) WHERE c.id = %s",
+        (status, days_ago, count, conversation_id),
+    )
 
 
 async def stored(conn: Conn, conversation_id: uuid.UUID) -> tuple[object, ...]:
@@ -164,21 +174,41 @@ async def test_a_run_holds_the_lock_throughout_so_a_concurrent_run_skips(
     assert await stored(conn, due) == GONE
 
 
-async def test_message_retention_purges_whole_idle_conversations_only(
+async def test_message_retention_purges_old_messages_and_the_conversations_they_empty(
     pool: db.Pool, conn: Conn
 ) -> None:
     idle = await conversation(conn, idle_days=10, messages=3)
+    active = await conversation(conn, idle_days=10, messages=3)
+    await add_messages(conn, active, 2, days_ago=1)
     replying = await conversation(conn, idle_days=10, reply_in_progress=True)
     recent = await conversation(conn, idle_days=3)
+    just_created = await conversation(conn, messages=0)
     deleted_idle = await conversation(conn, idle_days=10, deleted_days_ago=1)
 
     purged = await purge_due(pool, RetentionPolicy(deleted_days=30, message_days=7, batch_size=2))
 
-    assert purged is not None and purged.expired >= 1
-    assert await stored(conn, idle) == GONE, "an idle conversation outlived MESSAGE_RETENTION"
+    assert purged is not None and purged.expired >= 8
+    assert await stored(conn, active) == (True, True, 2), "an old message outlived the retention"
+    assert await stored(conn, idle) == GONE, "an emptied conversation was kept"
     assert await stored(conn, deleted_idle) == GONE
     assert await stored(conn, replying) == (True, True, 3), "a reply in progress was cut"
     assert await stored(conn, recent) == (True, True, 2)
+    assert await stored(conn, just_created) == (True, True, 0), "a new empty one was purged"
+
+
+async def test_old_messages_go_a_batch_per_statement(conn: Conn) -> None:
+    await conversation(conn, idle_days=10, messages=5)
+    policy = RetentionPolicy(deleted_days=30, message_days=7, batch_size=2)
+
+    assert await purge_batch(conn, PURGE_OLD_MESSAGES, policy) == 2
+
+
+async def test_without_message_retention_old_messages_are_kept(pool: db.Pool, conn: Conn) -> None:
+    old = await conversation(conn, idle_days=4000, messages=2)
+
+    await purge_due(pool, POLICY)
+
+    assert await stored(conn, old) == (True, True, 2)
 
 
 async def test_a_purge_skips_a_conversation_a_turn_holds_instead_of_waiting(

@@ -1,22 +1,23 @@
-"""Retention: soft-deleted conversations (and, optionally, idle ones) purged for real.
+"""Retention: soft-deleted conversations purged for real, and (optionally) old messages.
 
 What is due:
 - a conversation soft-deleted more than `DELETED_CONVERSATION_RETENTION_DAYS` ago
   (0: at the next run);
-- with `MESSAGE_RETENTION_DAYS` > 0, a whole conversation whose last activity
-  (`updated_at`: its last message or rename) is older than that. Whole conversations,
-  never single old messages: a conversation is never cut in the middle, and one with a
-  reply `in_progress` is left alone. Such a conversation is first soft-deleted (it
-  vanishes from its user's view at once, in one statement) and then purged like any due
-  deleted one, in the same run.
+- with `MESSAGE_RETENTION_DAYS` > 0, every message created longer ago than that, in any
+  conversation, live or not: that is how long any message is kept. Never a reply in
+  progress nor any message of its conversation while it runs (its turn reads that
+  history; the next run takes them). A conversation left with no message, untouched for
+  as long, goes too. A cut can leave a tool result whose call is gone: the agent's
+  history (agent/history.py) sends a tool result only after its call, so the model never
+  sees the orphan.
 
 How: every `RETENTION_SWEEP_SECONDS` (in sweeper.run_every's loop) one replica at a time
 (a session advisory lock taken with `pg_try_advisory_lock`: a replica that finds it held
 skips the run) runs statements of at most `RETENTION_BATCH_SIZE` rows each, each its own
-short transaction followed by a pause as long as it took, until nothing is due: idle
-conversations soft-deleted, then the messages of due conversations, then the due
-conversations left empty, then files uploaded but never sent with a message for
-`UNSENT_ATTACHMENT_HOURS`. Rows a turn holds are skipped (SKIP LOCKED), never waited for;
+short transaction followed by a pause as long as it took, until nothing is due: old
+messages, then the conversations they left empty, then the messages of due conversations,
+then the due conversations left empty, then files uploaded but never sent with a message
+for `UNSENT_ATTACHMENT_HOURS`. Rows a turn holds are skipped (SKIP LOCKED), never waited for;
 a deleted conversation takes no writes, so purging its messages meets no turn.
 """
 
@@ -45,28 +46,36 @@ _KEY = "CAST(%(lock_class)s AS integer), CAST(%(lock_id)s AS integer)"
 _TRY_LOCK = f"SELECT pg_try_advisory_lock({_KEY})"
 _UNLOCK = f"SELECT pg_advisory_unlock({_KEY})"
 
-# Live, idle for `message_days`, no reply running: soft-deleted (then due, by _DUE).
-# FOR UPDATE re-checks updated_at on the newest row, so a turn committed meanwhile
-# keeps its conversation; a row a turn holds right now is skipped.
-EXPIRE_IDLE = """
-WITH idle AS (
-  SELECT c.id FROM conversations c
-  WHERE c.deleted_at IS NULL
-    AND c.updated_at < now() - make_interval(days => CAST(%(message_days)s AS integer))
-    AND NOT EXISTS (SELECT 1 FROM messages m
-                    WHERE m.conversation_id = c.id AND m.status = 'in_progress')
+# A message older than `message_days` (on the index of migration 0011), wherever it is,
+# never one of a conversation with a reply in progress (the turn is reading its history).
+# A conversation a turn holds right now, or a row another deleter holds, is skipped.
+PURGE_OLD_MESSAGES = """
+DELETE FROM messages WHERE id IN (
+  SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+  WHERE m.created_at < now() - make_interval(days => CAST(%(message_days)s AS integer))
+    AND m.status <> 'in_progress'
+    AND NOT EXISTS (SELECT 1 FROM messages r
+                    WHERE r.conversation_id = c.id AND r.status = 'in_progress')
   LIMIT %(batch_size)s
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE conversations AS c SET deleted_at = now() FROM idle WHERE c.id = idle.id
+  FOR UPDATE OF m SKIP LOCKED
+  FOR SHARE OF c SKIP LOCKED)
 """
 
-# Soft-deleted and due: deleted long enough ago, or (message retention) idle long enough.
-# Found through the partial index on deleted_at (migration 0005).
-_DUE = """c.deleted_at IS NOT NULL AND (
-  c.deleted_at < now() - make_interval(days => CAST(%(deleted_days)s AS integer))
-  OR (CAST(%(message_days)s AS integer) > 0
-      AND c.updated_at < now() - make_interval(days => CAST(%(message_days)s AS integer))))"""
+# A conversation left empty by PURGE_OLD_MESSAGES (or never written to) and untouched
+# for `message_days`. FOR UPDATE re-checks updated_at on the newest row, so a turn
+# committed meanwhile keeps its conversation; one a turn holds right now is skipped.
+PURGE_EMPTY_CONVERSATIONS = """
+DELETE FROM conversations WHERE id IN (
+  SELECT c.id FROM conversations c
+  WHERE c.updated_at < now() - make_interval(days => CAST(%(message_days)s AS integer))
+    AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)
+  LIMIT %(batch_size)s
+  FOR UPDATE SKIP LOCKED)
+"""
+
+# Soft-deleted more than `deleted_days` ago (the partial index on deleted_at, 0005).
+_DUE = """c.deleted_at IS NOT NULL
+  AND c.deleted_at < now() - make_interval(days => CAST(%(deleted_days)s AS integer))"""
 
 # Messages of due conversations (the scan stops at `batch_size`). SKIP LOCKED: a row
 # another deleter holds (account deletion) is left for later, never waited for.
@@ -126,9 +135,9 @@ class RetentionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Purged:
-    expired: int  # live conversations soft-deleted for MESSAGE_RETENTION_DAYS
-    messages: int
-    conversations: int
+    expired: int  # messages older than MESSAGE_RETENTION_DAYS
+    messages: int  # messages of deleted conversations
+    conversations: int  # deleted ones, and ones left empty by `expired`
     unsent_attachments: int = 0
 
 
@@ -149,11 +158,12 @@ async def purge_batch(conn: Connection, statement: str, policy: RetentionPolicy)
 
 
 async def _purge(conn: Connection, policy: RetentionPolicy) -> Purged:
-    expired = 0
+    expired = emptied = 0
     if policy.message_days > 0:
-        expired = await _until_done(conn, EXPIRE_IDLE, policy)
+        expired = await _until_done(conn, PURGE_OLD_MESSAGES, policy)
+        emptied = await _until_done(conn, PURGE_EMPTY_CONVERSATIONS, policy)
     messages = await _until_done(conn, PURGE_MESSAGES, policy)
-    conversations = await _until_done(conn, PURGE_CONVERSATIONS, policy)
+    conversations = emptied + await _until_done(conn, PURGE_CONVERSATIONS, policy)
     unsent = await _until_done(conn, PURGE_UNSENT_ATTACHMENTS, policy)
     return Purged(expired, messages, conversations, unsent_attachments=unsent)
 
@@ -198,8 +208,8 @@ async def purge_periodically(pool: db.Pool, settings: Settings) -> None:
             log.debug("retention: another replica is purging, run skipped")
         elif purged.messages or purged.conversations or purged.expired or purged.unsent_attachments:
             log.info(
-                "retention: purged %d conversations and %d messages (%d expired after"
-                " MESSAGE_RETENTION_DAYS) and %d files never sent in %.2f s",
+                "retention: purged %d conversations and %d messages (and %d messages"
+                " older than MESSAGE_RETENTION_DAYS) and %d files never sent in %.2f s",
                 purged.conversations,
                 purged.messages,
                 purged.expired,
