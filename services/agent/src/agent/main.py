@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from chat_common.errors import install_error_handlers
-from chat_common.health import health_router
-from chat_common.logs import RequestIdMiddleware
-from chat_common.metrics import install_metrics
+from chat_common import shutdown
+from chat_common.app import build_app
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
@@ -61,25 +59,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Replies still running (a REST turn whose client left goes on in the
             # background) and final writes still landing: up to the shutdown grace.
-            await drain_background(settings.shutdown_grace_seconds)
+            await drain_background(shutdown.seconds_left(settings.shutdown_grace_seconds))
             await stack.aclose()
             await model.close()
             await conversations.close()
             await service_token.close()
 
-    app = FastAPI(
-        title="agent",
+    app = build_app(
+        "agent",
+        settings,
         summary="Runs chat turns: history over gRPC, the model through the openai SDK",
         lifespan=lifespan,
+        ready=_ready,
     )
-
-    async def ready() -> None:
-        await STATE.of(app).conversations.health_check()
-
-    app.include_router(health_router(ready))
     app.include_router(messages_router)
     app.include_router(chatkit_router)
-    install_error_handlers(app)
-    install_metrics(app, enabled=settings.metrics_enabled)
-    app.add_middleware(RequestIdMiddleware)
     return app
+
+
+async def _ready(app: FastAPI) -> None:
+    await STATE.of(app).conversations.health_check()

@@ -7,11 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from chat_common.api_docs import docs_urls
-from chat_common.errors import install_error_handlers
-from chat_common.health import health_router
-from chat_common.logs import RequestIdMiddleware
-from chat_common.metrics import collecting, install_metrics
+from chat_common.app import build_app
+from chat_common.metrics import collecting
 from chat_common.tokens import CachingVerifier, TokenVerifier
 from fastapi import FastAPI
 
@@ -143,22 +140,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*background, return_exceptions=True)
             await engine.dispose()
 
-    app = FastAPI(
-        title="auth", version="0.1.0", lifespan=lifespan, **docs_urls(settings.environment)
-    )
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, enabled=settings.metrics_enabled)
+    app = build_app("auth", settings, lifespan=lifespan, ready=_ready)
     # Added last, so outermost: `/verify` is answered before the request id, metrics,
     # routing and dependency layers (it echoes the request id itself).
     # Tokens of deleted accounts are refused at once, from memory (auth.account_deletion).
     app.add_middleware(VerifyRoute, verifier=verify_cache, deleted_users=deleted)
-    install_error_handlers(app)
     app.include_router(router)
     app.include_router(account_router)
     app.include_router(internal_router)
-
-    async def ready() -> None:
-        await ping(STATE.of(app).engine)
-
-    app.include_router(health_router(ready))
     return app
+
+
+async def _ready(app: FastAPI) -> None:
+    await ping(STATE.of(app).engine)

@@ -6,13 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from functools import partial
 
-from chat_common.api_docs import docs_urls
-from chat_common.errors import install_error_handlers
-from chat_common.health import health_router
-from chat_common.logs import RequestIdMiddleware
-from chat_common.metrics import collecting, install_metrics
+from chat_common.app import build_app
+from chat_common.metrics import collecting
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
@@ -71,23 +67,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(
-        title="conversations",
+    app = build_app(
+        "conversations",
+        settings,
         summary="Conversations and messages of every user (REST; gRPC on GRPC_PORT)",
-        version="0.1.0",
         lifespan=lifespan,
-        **docs_urls(settings.environment),  # no /docs or /redoc in production
+        ready=_ready,
     )
-    app.add_middleware(RequestIdMiddleware)
-    install_metrics(app, enabled=settings.metrics_enabled)
-    install_error_handlers(app)
     app.include_router(router)
     app.include_router(search_router)
     app.include_router(usage_router)
     app.include_router(export_api.router)
     app.include_router(replies_api.router)
     app.include_router(attachments_api.router)
-    app.include_router(health_router(partial(_ready, app)))
     return app
 
 
