@@ -1,5 +1,6 @@
 """DeleteAccountData: auth's service identity (scope conversations:purge-accounts, no
-x-acting-user) deletes one account's conversations, messages and send budget, in
+x-acting-user) deletes one account's conversations, messages, send budget and usage
+ledger, in
 batches, idempotently; nobody else may call it and no other account is touched."""
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ async def test_small_batches_delete_everything(app: FastAPI, rpc: Rpc, alice: Us
     assert deleted == accounts.DeletedData(conversations=3, messages=9)
 
 
-async def test_the_send_budget_goes_too(
-    app: FastAPI, test_keys: SigningKeys, rpc: Rpc, alice: User
+async def test_the_send_budget_and_the_usage_ledger_go_too(
+    app: FastAPI, test_keys: SigningKeys, rpc: Rpc, alice: User, bob: User
 ) -> None:
     pool = STATE.of(app).pool
     async with pool.connection() as db:
@@ -95,14 +96,26 @@ async def test_the_send_budget_goes_too(
             "INSERT INTO send_budgets (user_id, tokens, updated_at) VALUES (%s, 1, now())",
             (alice.id,),
         )
+        for user in (alice, bob):
+            await db.execute(
+                "INSERT INTO usage_days (user_id, day, model, turns, input_tokens, output_tokens)"
+                " VALUES (%s, current_date, 'm', 1, 2, 3)",
+                (user.id,),
+            )
 
     await delete_data(rpc, test_keys, alice)
 
-    async with pool.connection() as db:
-        rows = await (
-            await db.execute("SELECT 1 FROM send_budgets WHERE user_id = %s", (alice.id,))
-        ).fetchall()
-    assert rows == []
+    assert await _count(app, "send_budgets", alice) == 0
+    assert await _count(app, "usage_days", alice) == 0
+    assert await _count(app, "usage_days", bob) == 1
+
+
+async def _count(app: FastAPI, table: str, user: User) -> int:
+    async with STATE.of(app).pool.connection() as db:
+        query = f"SELECT count(*) FROM {table} WHERE user_id = %s"
+        row = await (await db.execute(query, (user.id,))).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @pytest.mark.parametrize("who", ["user", "agent acting for the user", "agent for itself"])

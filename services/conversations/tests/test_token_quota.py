@@ -1,5 +1,6 @@
 """TOKENS_PER_DAY at StartTurn: a user who spent the day's model tokens (in + out, UTC
-day, counted from the stored replies) gets no new turn until midnight UTC."""
+day, read from the usage ledger) gets no new turn until midnight UTC, and deleting
+the replies that spent them changes nothing."""
 
 from __future__ import annotations
 
@@ -66,11 +67,30 @@ async def test_yesterdays_tokens_do_not_count(conn: Conn) -> None:
     user = uuid.uuid4()
     conversation = await new_conversation(conn, user)
     await spend(conn, user, await turn(conn, user, conversation, QUOTA), 1000)
-    await conn.execute(
-        "UPDATE messages SET created_at = created_at - interval '1 day' WHERE user_id = %s",
-        (user,),
-    )
+    await conn.execute("UPDATE usage_days SET day = day - 1 WHERE user_id = %s", (user,))
     await turn(conn, user, conversation, QUOTA)
+
+
+async def test_deleting_the_reply_that_spent_them_does_not_give_them_back(conn: Conn) -> None:
+    # ChatKit's retry deletes the old reply before it starts the new one.
+    user = uuid.uuid4()
+    conversation = await new_conversation(conn, user)
+    spender = await turn(conn, user, conversation, QUOTA)
+    await spend(conn, user, spender, 100)
+    assert spender.assistant_message is not None
+    reply = uuid.UUID(spender.assistant_message.id)
+    await store.delete_message(conn, user_id=user, conversation_id=conversation, message_id=reply)
+    await refused(conn, user, conversation, QUOTA)
+
+
+async def test_deleting_or_purging_the_conversation_does_not_either(conn: Conn) -> None:
+    user = uuid.uuid4()
+    spent_in = await new_conversation(conn, user)
+    await spend(conn, user, await turn(conn, user, spent_in, QUOTA), 100)
+    await store.delete_conversation(conn, user_id=user, conversation_id=spent_in)
+    await refused(conn, user, await new_conversation(conn, user), QUOTA)
+    await conn.execute("DELETE FROM conversations WHERE user_id = %s", (user,))  # the purge
+    await refused(conn, user, await new_conversation(conn, user), QUOTA)
 
 
 async def test_one_users_spending_leaves_others_alone(conn: Conn) -> None:

@@ -1,5 +1,5 @@
 """GET /api/chat/usage: the caller's model tokens per UTC day and model (the usage
-ledger), from the usage the agent's final write stores with each reply."""
+ledger), charged once when a reply becomes final and kept when messages are deleted."""
 
 from __future__ import annotations
 
@@ -27,15 +27,26 @@ async def reply(rpc: Rpc, user: User, tokens: tuple[int, int], model: str = "gpt
     """One finished turn of `user` whose reply used `tokens` (in, out) of `model`."""
     conv = await rpc.conversation(user, title="usage")
     turn = await rpc.turn(user, conv.id, "hello")
+    await finish(rpc, user, turn, tokens, model)
+    return str(turn.assistant_message.id)
+
+
+async def finish(
+    rpc: Rpc,
+    user: User,
+    turn: pb.StartTurnResponse,
+    tokens: tuple[int, int],
+    model: str = "gpt-test",
+) -> None:
+    """The agent's final write of `turn`'s reply."""
     request = pb.UpdateMessageRequest(
-        conversation_id=conv.id,
+        conversation_id=turn.assistant_message.conversation_id,
         message_id=turn.assistant_message.id,
         status="complete",
         content="hi",
         usage=pb.Usage(input_tokens=tokens[0], output_tokens=tokens[1], model=model),
     )
     await rpc(user, "UpdateMessage", request)
-    return str(turn.assistant_message.id)
 
 
 async def usage(api: Api, user: User, **params: str) -> list[dict[str, Any]]:
@@ -63,19 +74,58 @@ async def test_one_row_per_day_and_model_with_the_sums(api: Api, rpc: Rpc, alice
 async def test_days_are_utc_dates_and_the_range_is_inclusive(
     api: Api, rpc: Rpc, alice: User, conn: psycopg.AsyncConnection[Any]
 ) -> None:
-    earlier = await reply(rpc, alice, (4, 2))
+    await reply(rpc, alice, (4, 2), model="earlier")
     await reply(rpc, alice, (1, 1))
-    three_days_ago = datetime.now(UTC).replace(hour=23, minute=59) - timedelta(days=3)
+    first = today() - timedelta(days=3)
     await conn.execute(
-        "UPDATE messages SET created_at = %s WHERE id = %s", (three_days_ago, earlier)
+        "UPDATE usage_days SET day = %s WHERE user_id = %s AND model = 'earlier'",
+        (first, alice.id),
     )
-    first = three_days_ago.date()
     rows = await usage(api, alice, **{"from": first.isoformat(), "to": first.isoformat()})
     assert [(r["day"], r["input_tokens"]) for r in rows] == [(first.isoformat(), 4)]
     everything = await usage(api, alice)
     assert [r["day"] for r in everything] == [first.isoformat(), today().isoformat()]
     later = (first + timedelta(days=1)).isoformat()
     assert [r["day"] for r in await usage(api, alice, **{"from": later})] == [today().isoformat()]
+
+
+async def test_deleting_the_reply_or_its_conversation_keeps_the_spend(
+    api: Api, rpc: Rpc, alice: User
+) -> None:
+    conv = await rpc.conversation(alice, title="usage")
+    turn = await rpc.turn(alice, conv.id, "hello")
+    await finish(rpc, alice, turn, (10, 5))
+    await rpc(
+        alice,
+        "DeleteMessage",
+        pb.DeleteMessageRequest(conversation_id=conv.id, message_id=turn.assistant_message.id),
+    )
+    await reply(rpc, alice, (1, 1))
+    path = f"/api/chat/conversations/{conv.id}"
+    assert (await api.request(alice, "DELETE", path)).status_code == 204
+    [row] = await usage(api, alice)
+    assert (row["input_tokens"], row["output_tokens"], row["turns"]) == (11, 6, 2)
+
+
+async def test_a_retried_final_write_is_charged_once(api: Api, rpc: Rpc, alice: User) -> None:
+    conv = await rpc.conversation(alice, title="usage")
+    turn = await rpc.turn(alice, conv.id, "hello")
+    await finish(rpc, alice, turn, (10, 5))
+    await finish(rpc, alice, turn, (10, 5))  # the agent's retry of the same final write
+    [row] = await usage(api, alice)
+    assert (row["input_tokens"], row["output_tokens"], row["turns"]) == (10, 5, 1)
+
+
+async def test_a_reply_ended_without_usage_counts_its_turn(api: Api, rpc: Rpc, alice: User) -> None:
+    conv = await rpc.conversation(alice, title="usage")
+    turn = await rpc.turn(alice, conv.id, "hello")
+    request = pb.UpdateMessageRequest(
+        conversation_id=conv.id, message_id=turn.assistant_message.id, status="interrupted"
+    )
+    await rpc(alice, "UpdateMessage", request)
+    assert [(r["model"], r["input_tokens"], r["turns"]) for r in await usage(api, alice)] == [
+        ("", 0, 1)
+    ]
 
 
 async def test_another_users_usage_is_invisible(api: Api, rpc: Rpc, alice: User, bob: User) -> None:

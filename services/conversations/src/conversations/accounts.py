@@ -6,7 +6,8 @@ In batches, each its own short statement on its own pooled connection: a user wi
 users go on between batches. Messages go first (found through the conversations'
 user index, as `messages.user_id` has no index of its own), then the now empty
 conversations (a message written meanwhile goes with its conversation, by the foreign
-key's cascade), then the send budget. Idempotent: a repeat finds nothing and succeeds.
+key's cascade), then the send budget and the usage ledger (last: a reply that ends while
+its messages go is charged before it). Idempotent: a repeat finds nothing and succeeds.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ DELETE FROM conversations WHERE id IN (
     SELECT id FROM conversations WHERE user_id = %(user_id)s LIMIT %(limit)s)
 """
 _DELETE_BUDGET = "DELETE FROM send_budgets WHERE user_id = %(user_id)s"
+# A few rows a day at most (one per model): one statement.
+_DELETE_USAGE = "DELETE FROM usage_days WHERE user_id = %(user_id)s"
 # Files not sent yet (sent ones go with their conversations); a few MiB each: small batches.
 _DELETE_ATTACHMENTS = """
 DELETE FROM attachments WHERE id IN (
@@ -46,12 +49,14 @@ class DeletedData:
 async def delete_account_data(
     pool: Pool, *, user_id: UUID, batch_size: int = BATCH_SIZE
 ) -> DeletedData:
-    """Deletes the user's messages, conversations (live or soft-deleted) and budget."""
+    """Deletes the user's files, messages, conversations (live or soft-deleted), budget
+    and usage ledger."""
     await _delete_in_batches(pool, _DELETE_ATTACHMENTS, user_id, max(1, batch_size // 100))
     messages = await _delete_in_batches(pool, _DELETE_MESSAGES, user_id, batch_size)
     conversations = await _delete_in_batches(pool, _DELETE_CONVERSATIONS, user_id, batch_size)
     async with connection(pool) as db:
         await execute(db, _DELETE_BUDGET, {"user_id": user_id})
+        await execute(db, _DELETE_USAGE, {"user_id": user_id})
     return DeletedData(conversations=conversations, messages=messages)
 
 

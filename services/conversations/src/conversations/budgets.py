@@ -8,9 +8,10 @@ stateless replicas, so the state lives in Postgres:
 - a token bucket per user (`send_budgets`): `TURN_RATE_PER_MINUTE` tokens a minute, at
   most `TURN_RATE_BURST` saved up; a turn costs one;
 - at most `MAX_CONCURRENT_TURNS` in-progress replies per user;
-- at most `TOKENS_PER_DAY` model tokens (in + out) per user and UTC day, counted from
-  the stored replies of the day (index ix_messages_user_created, migration 0006): a
-  turn starts while the user is under it, so the one that crosses it still ends.
+- at most `TOKENS_PER_DAY` model tokens (in + out) per user and UTC day, read from the
+  usage ledger (`usage_days`, migration 0010: a few rows, one per model), which deleting
+  a reply or a conversation does not lower: a turn starts while the user is under it,
+  so the one that crosses it still ends.
 
 A refused turn raises RateLimited (429 / RESOURCE_EXHAUSTED with Retry-After), stores
 nothing and is charged nothing; a replay of an idempotency key already used is neither
@@ -86,9 +87,9 @@ WITH replay AS (
     LIMIT %(max_turns)s
   ) running
 ), spent AS (
-  SELECT COALESCE(sum(s.input_tokens + s.output_tokens), 0) AS n FROM messages s
-  WHERE %(tokens_per_day)s > 0 AND s.user_id = %(user_id)s AND s.role = 'assistant'
-    AND s.created_at >= {_UTC_MIDNIGHT}
+  SELECT COALESCE(sum(s.input_tokens + s.output_tokens), 0) AS n FROM usage_days s
+  WHERE %(tokens_per_day)s > 0 AND s.user_id = %(user_id)s
+    AND s.day = CAST(now() AT TIME ZONE 'UTC' AS date)
 ), charge AS (
   INSERT INTO send_budgets AS b (user_id, tokens, updated_at)
   SELECT %(user_id)s, %(burst)s - 1, clock_timestamp() FROM replay, busy, spent

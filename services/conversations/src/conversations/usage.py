@@ -1,16 +1,16 @@
-"""The usage ledger: a user's model tokens per UTC day and model, aggregated on read.
+"""The usage ledger: a user's model tokens per UTC day and model.
 
-Every reply stores its usage and model (messages.input_tokens / output_tokens / model,
-set by the agent's final write), so there is no second copy to keep in step: a read
-scans one user's replies in the date range through ix_messages_user_created (migration
-0006), bounded by MAX_RANGE_DAYS. Replies of deleted conversations still count: the
-tokens were spent.
+Read from `usage_days` (migration 0010), one row per user, day and model, added to when
+a reply becomes final (a trigger, in the same statement as the write): a read is
+O(days * models) through its primary key, bounded by MAX_RANGE_DAYS. Deleting a reply or
+a conversation, or the retention purge, leaves the ledger alone: the tokens were spent.
+Only the deletion of the user's account removes it (accounts.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Final
 from uuid import UUID
 
@@ -24,13 +24,10 @@ MAX_RANGE_DAYS: Final = 366
 # `turns`: replies a turn started (StartTurn sets reply_to); a tool round's further
 # replies add tokens, not turns.
 USAGE_BY_DAY_AND_MODEL = """
-SELECT CAST(m.created_at AT TIME ZONE 'UTC' AS date) AS day, COALESCE(m.model, '') AS model,
-       sum(m.input_tokens), sum(m.output_tokens), count(m.reply_to)
-FROM messages m
-WHERE m.user_id = %(user_id)s AND m.role = 'assistant'
-  AND m.created_at >= %(start)s AND m.created_at < %(end)s
-GROUP BY 1, 2
-ORDER BY 1, 2
+SELECT d.day, d.model, d.input_tokens, d.output_tokens, d.turns
+FROM usage_days d
+WHERE d.user_id = %(user_id)s AND d.day BETWEEN %(first)s AND %(last)s
+ORDER BY d.day, d.model
 """
 
 
@@ -49,7 +46,6 @@ def date_range(first: date | None, last: date | None, *, today: date) -> tuple[d
     try:
         last = last or (today if first is None else min(today, first + _days(MAX_RANGE_DAYS)))
         first = first or last - _days(DEFAULT_RANGE_DAYS)
-        _midnight(last, 1)  # the end of the range must be a representable time too
     except OverflowError:
         raise InvalidInput("dates out of range") from None
     if first > last:
@@ -65,10 +61,6 @@ def _days(count: int) -> timedelta:
 
 async def usage(db: Connection, *, user_id: UUID, first: date, last: date) -> list[DayUsage]:
     """The user's usage per day (UTC) and model, from `first` to `last` inclusive."""
-    params = {"user_id": user_id, "start": _midnight(first), "end": _midnight(last, 1)}
+    params = {"user_id": user_id, "first": first, "last": last}
     rows = await (await execute(db, USAGE_BY_DAY_AND_MODEL, params)).fetchall()
     return [DayUsage(*row) for row in rows]
-
-
-def _midnight(day: date, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time(), tzinfo=UTC)
