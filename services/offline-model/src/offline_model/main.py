@@ -2,6 +2,9 @@
 
 Raw ASGI rather than a framework: the benchmark uses this server as its "instant model" floor,
 so per-request overhead here must stay far below the stack under test.
+
+`GET /_stats` ({"calls": n}: model requests this process received, answered or not) lets a
+test see that a refused turn called no model; it is outside the OpenAI paths (no /v1).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class OfflineModel:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.failures = FailureCounter()
+        self.calls = 0  # one event loop per process: a plain int is exact
         self.default_model = settings.models[0] if settings.models else "offline-model"
         self.models_body = orjson.dumps(
             {"object": "list", "data": [self._model(m) for m in settings.models]}
@@ -45,6 +49,9 @@ class OfflineModel:
         if path == "/healthz":
             await wire.send_json(send, 200, b'{"status":"ok"}')
             return
+        if path == "/_stats" and scope["method"] == "GET":
+            await wire.send_json(send, 200, orjson.dumps({"calls": self.calls}))
+            return
         # Accept base URLs with or without /v1.
         path = path.removeprefix("/v1")
         method = scope["method"]
@@ -59,6 +66,7 @@ class OfflineModel:
             await wire.send_error(send, 404, message=f"Unknown route {method} {scope['path']}.")
 
     async def _model_route(self, api: ModuleType, receive: Receive, send: Send) -> None:
+        self.calls += 1
         try:
             request = orjson.loads(await wire.read_body(receive))
             if not isinstance(request, dict):
