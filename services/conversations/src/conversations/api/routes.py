@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
+from chat_common.errors import InvalidInput
 from fastapi import APIRouter, Query, Response, status
 
 from conversations import feedback, store
 from conversations.deps import CurrentUser, SessionDep
+from conversations.message_window import messages_around
 from conversations.models import (
     ConversationCreate,
     ConversationPage,
@@ -23,6 +25,7 @@ from conversations.models import (
     MessagePage,
     MessagePublic,
     MessageRecord,
+    MessageWindowPage,
 )
 from conversations.patches import ConversationPatch
 
@@ -87,9 +90,19 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100)] = store.DEFAULT_HISTORY_SIZE,
     before: UUID | None = None,
     after: UUID | None = None,
-) -> MessagePage:
+    around: UUID | None = None,
+) -> MessagePage | MessageWindowPage:
     """Oldest first. No cursor: the latest `limit`; `before`/`after` a message id: the
-    page older than it, or what came after it (polling)."""
+    page older than it, or what came after it (polling); `around` a message id: the page
+    holding it (a search hit), with `has_newer` to page on with `after`."""
+    if around is not None:
+        if before is not None or after is not None:
+            raise InvalidInput("give around alone, without before or after")
+        window = await messages_around(
+            db, user_id=user, conversation_id=conversation_id, message_id=around, limit=limit
+        )
+        items = [message_public(m) for m in window.messages]
+        return MessageWindowPage(items=items, has_more=window.has_more, has_newer=window.has_newer)
     page = await store.list_messages(
         db,
         user_id=user,
