@@ -138,6 +138,29 @@ async def test_chatkit_fields_beside_the_text_count_against_the_limit(
     assert listed.json()["items"] == []
 
 
+async def test_a_chatkit_message_over_the_payload_cap_is_refused_and_stores_nothing(
+    gateway: GatewayClient,
+) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    # Characters are not bytes: 9,000 emoji pass MESSAGE_MAX_CHARS (10,000) but are 36 KB of
+    # payload, over MESSAGE_PAYLOAD_MAX_BYTES (32 KiB), which conversations holds every writer to.
+    quoted = "\N{GRINNING FACE}" * 9_000
+    add = {
+        "type": "threads.add_user_message",
+        "params": {
+            "thread_id": conversation["id"],
+            "input": chatkit_input("hi", quoted_text=quoted),
+        },
+    }
+
+    response = await gateway.http.post("/chatkit", json=add, headers=user.headers)
+
+    errors = [event for event in sse_data(response.text) if event["type"] == "error"]
+    assert [e["message"] for e in errors] == ["payload is larger than 32768 bytes"], response.text
+    assert await gateway.messages(user, conversation["id"]) == []
+
+
 async def test_chatkit_feedback_on_many_items_is_refused(gateway: GatewayClient) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
