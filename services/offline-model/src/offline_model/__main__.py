@@ -1,10 +1,11 @@
-"""`python -m offline_model`: serve on HOST:PORT (127.0.0.1:8090) with uvloop, no access log."""
+"""`python -m offline_model`: serve on HOST:PORT (127.0.0.1:8090), started like every
+service (chat_common.serve: settings errors, logging, graceful stop)."""
 
 from __future__ import annotations
 
 import logging
 
-import uvicorn
+from chat_common.serve import serve
 
 from offline_model.main import create_app
 from offline_model.settings import get_settings
@@ -19,23 +20,8 @@ def _not_a_requested_cut(record: logging.LogRecord) -> bool:
 
 
 def main() -> None:
-    settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     logging.getLogger("uvicorn.error").addFilter(_not_a_requested_cut)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        server_header=False,
-        log_config=None,
-        log_level=settings.log_level,
-    )
+    serve("offline-model", get_settings, create_app)
 
 
 if __name__ == "__main__":

@@ -1,48 +1,47 @@
-"""Settings from the environment: HOST, PORT, LOG_LEVEL and `OFFLINE_MODEL_*`.
+"""Settings from the environment: the services' common ones (HOST, PORT, LOG_LEVEL,
+SHUTDOWN_GRACE_SECONDS, ...; chat_common.settings) and `OFFLINE_MODEL_*`.
 
-Plain os.environ reads (no pydantic) keep start-up and the import graph small: this server is
-the "instant model" floor of the benchmark.
+Read once at start-up by `chat_common.serve` like every service's; nothing here runs per
+request, so the server stays the benchmark's "instant model" floor.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated
+
+from chat_common.settings import ServiceSettings
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 PREFIX = "OFFLINE_MODEL_"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", frozen=True, populate_by_name=True
+    )
 
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    host: str = "127.0.0.1"
     port: int = 8090
-    log_level: str = "info"
     # Default pace of every stream; 0 = instant. `[[slow:R]]` overrides it per request.
-    tokens_per_second: float = 0.0
-    # Model ids listed by GET /v1/models (any other id is accepted and echoed too).
-    models: tuple[str, ...] = ("offline-model",)
+    tokens_per_second: float = Field(0.0, ge=0, validation_alias=PREFIX + "TOKENS_PER_SECOND")
+    # Model ids listed by GET /v1/models (any other id is accepted and echoed too);
+    # comma-separated in the environment.
+    models: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("offline-model",), validation_alias=PREFIX + "MODELS"
+    )
     # `retry-after-ms` hint sent with [[fail...]] answers so SDK retries are quick in tests;
     # 0 sends no hint (the SDK then uses its own backoff).
-    retry_after_ms: int = 10
+    retry_after_ms: int = Field(10, ge=0, validation_alias=PREFIX + "RETRY_AFTER_MS")
 
+    @field_validator("models", mode="before")
     @classmethod
-    def from_env(cls) -> Settings:
-        models = tuple(m.strip() for m in _env(PREFIX + "MODELS", "offline-model").split(","))
-        return cls(
-            host=_env("HOST", "127.0.0.1"),
-            port=int(_env("PORT", "8090")),
-            log_level=_env("LOG_LEVEL", "info").lower(),
-            tokens_per_second=float(_env(PREFIX + "TOKENS_PER_SECOND", "0")),
-            models=tuple(m for m in models if m),
-            retry_after_ms=int(_env(PREFIX + "RETRY_AFTER_MS", "10")),
-        )
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings.from_env()
+    return Settings()
