@@ -38,6 +38,20 @@ async def test_a_stream_yields_the_same_events_as_the_body() -> None:
     assert [event async for event in iter_sse(response)] == parse_sse(BODY)
 
 
+def test_id_and_retry_hold_for_every_later_event_until_set_again() -> None:
+    body = (
+        "retry: 1500\n\n"  # a block with no data: no event, but the setting holds
+        'id: 3\nevent: delta\ndata: {"text": "Hel"}\n\n'
+        'event: delta\ndata: {"text": "lo"}\n\n'
+        "id: 11\nretry: soon\nevent: done\ndata: {}\n\n"
+    )
+    assert parse_sse(body) == [
+        SseEvent("delta", {"text": "Hel"}, id="3", retry=1500),
+        SseEvent("delta", {"text": "lo"}, id="3", retry=1500),
+        SseEvent("done", {}, id="11", retry=1500),
+    ]
+
+
 async def test_poll_until_answers_the_first_value_that_is_done() -> None:
     answers = iter([1, 2, 3, 4])
 

@@ -3,8 +3,10 @@
 Every stream the project serves (the agent's REST turns, ChatKit) carries one JSON document
 per event, so `data` is decoded. Lines follow the SSE format: `event:` names the event
 ("message" when absent), `data:` lines are joined with newlines, a blank line ends the event,
-lines starting with `:` are comments. An event the stream never ended with a blank line is
-not an event (a cut stream must not look whole).
+lines starting with `:` are comments. `id:` and `retry:` (digits only) are settings of the
+stream, not of one event: each event carries the last id and reconnection delay the stream had
+set by then (as a browser's `lastEventId`), even from a block with no data. An event the stream
+never ended with a blank line is not an event (a cut stream must not look whole).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ DEFAULT_EVENT = "message"
 class SseEvent:
     event: str
     data: Any
+    id: str | None = None  # the last event id at this event (what Last-Event-ID resumes from)
+    retry: int | None = None  # the reconnection delay (ms) the stream last asked for
     # time.monotonic() when the client had the whole event: for latency and ordering checks.
     at: float = field(default_factory=time.monotonic, compare=False)
 
@@ -34,6 +38,8 @@ class _Decoder:
     def __init__(self) -> None:
         self.event: str = DEFAULT_EVENT
         self.data: list[str] = []
+        self.last_id: str | None = None
+        self.retry: int | None = None
 
     def feed(self, line: str) -> SseEvent | None:
         if not line:
@@ -44,12 +50,18 @@ class _Decoder:
             self.event = value
         elif name == "data":
             self.data.append(value)
+        elif name == "id" and "\x00" not in value:
+            self.last_id = value
+        elif name == "retry" and value.isdigit():
+            self.retry = int(value)
         return None  # comments (":…") and unknown fields are ignored, as browsers do
 
     def _dispatch(self) -> SseEvent | None:
         event, data = self.event, self.data
         self.event, self.data = DEFAULT_EVENT, []
-        return SseEvent(event, json.loads("\n".join(data))) if data else None
+        if not data:
+            return None
+        return SseEvent(event, json.loads("\n".join(data)), self.last_id, self.retry)
 
 
 def _events(lines: Iterable[str]) -> Iterator[SseEvent]:
