@@ -1,18 +1,22 @@
 """TOKENS_PER_DAY through the gateway, and the usage ledger that counts it: a user who
 spent the day's model tokens gets 429 with Retry-After and the RateLimit headers on
-REST and an error event on ChatKit, and nothing is stored or sent to the model."""
+REST and an error event on ChatKit (a new message or a retry of an old one, which
+deletes the reply that spent them), and nothing is stored or sent to the model."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory
+from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.e2e.test_abuse import chatkit_input, sse_events
-from tests.helpers.gateway import GatewayClient
+from tests.e2e.test_abuse import chatkit_input
+from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.model import model_calls
 from tests.helpers.stacks import own_stack
 
 MODEL = "quota-test-model"
@@ -38,13 +42,29 @@ async def gateway(quota_stack: Stack) -> AsyncIterator[GatewayClient]:
         yield client
 
 
+async def chatkit(gateway: GatewayClient, user: User, request: dict[str, Any]) -> list[Any]:
+    """The events of one ChatKit request."""
+    response = await gateway.http.post("/chatkit", json=request, headers=user.headers)
+    assert response.status_code == 200, response.text
+    return sse_data(response.text)
+
+
+def refusal(events: list[Any]) -> str:
+    """The message of the stream's error event (there must be one)."""
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors, events
+    message: str = errors[0]["message"]
+    return message
+
+
 async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
-    gateway: GatewayClient,
+    gateway: GatewayClient, quota_stack: Stack
 ) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
     first = await gateway.send(user, conversation["id"], "spend it")
     assert first.status_code == 201, first.text
+    calls = await model_calls(quota_stack)
 
     refused = await gateway.send(user, conversation["id"], "one more")
     assert refused.status_code == 429, refused.text
@@ -57,15 +77,37 @@ async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
         "type": "threads.add_user_message",
         "params": {"thread_id": conversation["id"], "input": chatkit_input("over ChatKit")},
     }
-    over_chatkit = await gateway.http.post("/chatkit", json=add, headers=user.headers)
-    errors = [e for e in sse_events(over_chatkit) if e["type"] == "error"]
-    assert errors and "try again in" in errors[0]["message"], over_chatkit.text
+    assert "try again in" in refusal(await chatkit(gateway, user, add))
+    assert await model_calls(quota_stack) == calls, "a refused turn called the model"
 
     stored = await gateway.messages(user, conversation["id"])
     # The refused ChatKit send keeps its user item (the SDK stores it before the reply
     # starts; retry_after_item answers it later), and got no reply.
     roles = [m["role"] for m in stored]
     assert roles == ["user", "assistant", "user"], "a refused turn stored a reply"
+
+
+async def test_retrying_the_reply_that_spent_them_is_refused_too(
+    gateway: GatewayClient, quota_stack: Stack
+) -> None:
+    # The retry deletes the old reply first: the tokens it spent must still count.
+    user = await gateway.sign_up()
+    create = {"type": "threads.create", "params": {"input": chatkit_input("spend it")}}
+    created = await chatkit(gateway, user, create)
+    thread_id = next(e["thread"]["id"] for e in created if e["type"] == "thread.created")
+    user_item = next(e["item"]["id"] for e in created if e["type"] == "thread.item.done")
+    assert (await gateway.send(user, thread_id, "one more")).status_code == 429
+    calls = await model_calls(quota_stack)
+
+    retry = {
+        "type": "threads.retry_after_item",
+        "params": {"thread_id": thread_id, "item_id": user_item},
+    }
+    assert "try again in" in refusal(await chatkit(gateway, user, retry))
+
+    assert await model_calls(quota_stack) == calls, "a refused retry called the model"
+    usage = (await gateway.http.get("/api/chat/usage", headers=user.headers)).json()
+    assert [row["turns"] for row in usage["items"]] == [1], "the deleted reply's usage went"
 
 
 async def test_the_usage_ledger_shows_the_turn_by_day_and_model(gateway: GatewayClient) -> None:
