@@ -9,13 +9,12 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
-import orjson
 import psycopg
 from chat.conversations.v1 import conversations_pb2 as pb
+from chat_testkit.sse import SseEvent, iter_sse
 from conversations import replies, store
 from conversations.api import replies as replies_api
 from conversations.models import MessageRecord
@@ -28,39 +27,20 @@ if TYPE_CHECKING:
     from services.conversations.tests.conftest import Rpc, RunningService, User
 
 
-@dataclass
-class Event:
-    name: str
-    id: int
-    data: Any
-
-
 class EventReader:
+    """A reply's events one at a time, through the test kit's SSE parser."""
+
     def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self._lines = response.aiter_lines()
+        self._events = iter_sse(response)
 
-    async def next(self) -> Event:
+    async def next(self) -> SseEvent:
         async with asyncio.timeout(5):
-            return await self._next()
-
-    async def _next(self) -> Event:
-        fields: dict[str, str] = {}
-        async for line in self._lines:
-            if line.startswith(":"):
-                continue
-            if not line:
-                if fields:
-                    data = orjson.loads(fields["data"])
-                    return Event(fields["event"], int(fields["id"]), data)
-                continue
-            name, _, value = line.partition(": ")
-            fields[name] = value
-        raise AssertionError("the stream ended")
+            event = await anext(self._events, None)
+        assert event is not None, "the stream ended"
+        return event
 
     async def ended(self) -> bool:
-        rest = [line async for line in self._lines if line and not line.startswith(":")]
-        return rest == []
+        return [event async for event in self._events] == []
 
 
 def events_path(message: pb.Message) -> str:
@@ -92,10 +72,10 @@ async def test_a_follower_gets_the_stored_text_then_each_write_then_done(
         third, done = await events.next(), await events.next()
         ended = await events.ended()
 
-    assert (first.name, first.id, first.data) == ("delta", 3, {"text": "Hel"})
-    assert (second.name, second.id, second.data) == ("delta", 5, {"text": "lo"})
-    assert (third.name, third.id, third.data) == ("delta", 11, {"text": " world"})
-    assert (done.name, done.id) == ("done", 11)
+    assert (first.event, first.id, first.data) == ("delta", "3", {"text": "Hel"})
+    assert (second.event, second.id, second.data) == ("delta", "5", {"text": "lo"})
+    assert (third.event, third.id, third.data) == ("delta", "11", {"text": " world"})
+    assert (done.event, done.id) == ("done", "11")
     assert done.data["status"] == "complete"
     assert done.data["content"] == "Hello world"
     assert done.data["id"] == reply.id
@@ -118,9 +98,9 @@ async def test_last_event_id_resumes_after_that_many_characters(
     ):
         only_done = await EventReader(response).next()
 
-    assert (resumed.name, resumed.id, resumed.data) == ("delta", 5, {"text": "lo"})
-    assert (done.name, done.id) == ("done", 5)
-    assert (only_done.name, only_done.id) == ("done", 5)
+    assert (resumed.event, resumed.id, resumed.data) == ("delta", "5", {"text": "lo"})
+    assert (done.event, done.id) == ("done", "5")
+    assert (only_done.event, only_done.id) == ("done", "5")
 
 
 async def test_a_cancel_ends_the_stream_with_the_interrupted_reply(
@@ -135,7 +115,7 @@ async def test_a_cancel_ends_the_stream_with_the_interrupted_reply(
         await http.post(cancel_path(reply), headers=alice.headers)
         done = await events.next()
 
-    assert (done.name, done.id, done.data["status"]) == ("done", 4, "interrupted")
+    assert (done.event, done.id, done.data["status"]) == ("done", "4", "interrupted")
 
 
 async def test_the_listener_reconnects_and_misses_nothing(
@@ -152,7 +132,7 @@ async def test_the_listener_reconnects_and_misses_nothing(
         await update(rpc, alice, reply, content="ab")  # while no listener is connected
         later = await events.next()
 
-    assert (later.name, later.id, later.data) == ("delta", 2, {"text": "b"})
+    assert (later.event, later.id, later.data) == ("delta", "2", {"text": "b"})
 
 
 async def test_others_replies_and_user_messages_are_404_before_any_stream(
