@@ -15,11 +15,11 @@ replica that made it at once.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Sequence
+from functools import partial
 
+from chat_common.periodic import run_every
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,6 @@ from sqlmodel import col
 
 from auth.db import Sessions
 from auth.models import AccountDeletion, User
-
-log = logging.getLogger(__name__)
-
 
 # --- data functions (the caller owns the transaction) --------------------------------
 
@@ -120,9 +117,6 @@ class DeletedUsers:
         self._ids = frozenset(fresh) | self._added_meanwhile
 
     async def refresh_forever(self, db: Sessions) -> None:
-        while True:
-            try:
-                await self.refresh(db)
-            except Exception:
-                log.exception("reading deleted accounts failed; will retry")
-            await asyncio.sleep(self.refresh_seconds)
+        await run_every(
+            self.refresh_seconds, partial(self.refresh, db), what="reading deleted accounts"
+        )

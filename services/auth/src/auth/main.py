@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 
 from chat_common.app import build_app
 from chat_common.metrics import collecting
+from chat_common.periodic import in_background, run_every
 from chat_common.tokens import CachingVerifier, TokenVerifier
 from fastapi import FastAPI
 
@@ -75,17 +77,10 @@ def deletion_courier(
     )
 
 
-async def _purge_forever(state: AuthState) -> None:
-    while True:
-        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
-        try:
-            async with state.db.begin() as s:
-                await purge_expired(
-                    s, failure_window_seconds=state.settings.login_failure_window_seconds
-                )
-                await purge_delivered(s, older_than_seconds=state.deleted_users.horizon_seconds)
-        except Exception:
-            log.exception("purging expired rows failed; will retry")
+async def _purge_expired(state: AuthState) -> None:
+    async with state.db.begin() as s:
+        await purge_expired(s, failure_window_seconds=state.settings.login_failure_window_seconds)
+        await purge_delivered(s, older_than_seconds=state.deleted_users.horizon_seconds)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -125,19 +120,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             courier=deletion_courier(settings, db, service_tokens),
         )
         STATE.put(app, state)
-        background = [
-            asyncio.create_task(_purge_forever(state)),
-            asyncio.create_task(deleted.refresh_forever(db)),
-            asyncio.create_task(state.courier.run_forever()),
-        ]
+        background = in_background(
+            {
+                "purge-expired": run_every(
+                    PURGE_INTERVAL_SECONDS,
+                    partial(_purge_expired, state),
+                    what="purging expired rows",
+                ),
+                "deleted-users-refresh": deleted.refresh_forever(db),
+                "deletion-courier": state.courier.run_forever(),
+            }
+        )
         log.info("auth ready; signing with kid %s (%s)", keys.signing_key.kid, len(keys.keys))
         try:
-            with collecting(VerifyCacheCollector(verify_cache)):
-                yield
+            async with background:
+                with collecting(VerifyCacheCollector(verify_cache)):
+                    yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
             await engine.dispose()
 
     app = build_app("auth", settings, lifespan=lifespan, ready=_ready)

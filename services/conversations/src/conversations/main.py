@@ -3,12 +3,12 @@ and the maintenance tasks (stale reply sweeper, retention purge)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from chat_common.app import build_app
 from chat_common.metrics import collecting
+from chat_common.periodic import in_background
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
 
@@ -43,25 +43,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             replies_api.LISTENER.put(app, listener)
             listener.start()
             await grpc_server.start()
-            maintenance = [
-                asyncio.create_task(
-                    sweep_stale_replies(
+            maintenance = in_background(
+                {
+                    "stale-reply-sweeper": sweep_stale_replies(
                         pool,
                         interval=settings.reply_sweep_seconds,
                         lease_seconds=settings.reply_lease_seconds,
                     ),
-                    name="stale-reply-sweeper",
-                ),
-                asyncio.create_task(purge_periodically(pool, settings), name="retention-purge"),
-            ]
+                    "retention-purge": purge_periodically(pool, settings),
+                }
+            )
             try:
-                with collecting(PoolCollector(pool)):
-                    yield
+                async with maintenance:
+                    with collecting(PoolCollector(pool)):
+                        yield
             finally:
-                for task in maintenance:
-                    task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task
                 await listener.stop()
                 await grpc_server.stop()
         finally:

@@ -1,36 +1,24 @@
-"""The service's periodic maintenance: one loop (`run_every`) for every job, and the job
-that ends replies whose agent died mid-turn (SIGKILL, OOM, a lost node).
+"""The job that ends replies whose agent died mid-turn (SIGKILL, OOM, a lost node), run
+in the services' one periodic loop (`chat_common.periodic.run_every`).
 
 Such a reply would stay `in_progress` forever: clients following it never see it end,
 and a replay of its turn waits out its bound. So a reply holds a lease: every write of
 its agent renews it (text every 0.5 s, else a heartbeat every third of the lease), and
 every third of `REPLY_LEASE_SECONDS` each replica marks the replies whose lease lapsed
 `interrupted`, text kept, with one idempotent statement (several replicas may overlap).
-A final state is never overwritten. The retention purge (retention.py) runs in the same
-loop.
+A final state is never overwritten. The retention purge (retention.py) runs on the
+same loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+
+from chat_common.periodic import run_every
 
 from conversations import db, store
 
 log = logging.getLogger(__name__)
-
-
-async def run_every(interval: float, job: Callable[[], Awaitable[object]], *, what: str) -> None:
-    """Runs `job` now and then every `interval` seconds until cancelled; a failed run
-    (e.g. the database is down) is logged as "`what` failed" and the next one is tried
-    on time."""
-    while True:
-        try:
-            await job()
-        except Exception:
-            log.exception("%s failed", what)
-        await asyncio.sleep(interval)
 
 
 async def sweep_stale_replies(pool: db.Pool, *, interval: float, lease_seconds: float) -> None:
