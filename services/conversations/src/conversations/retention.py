@@ -11,7 +11,7 @@ What is due:
   history (agent/history.py) sends a tool result only after its call, so the model never
   sees the orphan.
 
-How: every `RETENTION_SWEEP_SECONDS` (in sweeper.run_every's loop) one replica at a time
+How: every `RETENTION_SWEEP_SECONDS` (`chat_common.periodic.run_every`) one replica at a time
 (a session advisory lock taken with `pg_try_advisory_lock`: a replica that finds it held
 skips the run) runs statements of at most `RETENTION_BATCH_SIZE` rows each, each its own
 short transaction followed by a pause as long as it took, until nothing is due: old
@@ -29,11 +29,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
+from chat_common.periodic import run_every
+
 from conversations import db
 from conversations.rows import execute
 from conversations.settings import Settings
 from conversations.store import Connection
-from conversations.sweeper import run_every
 
 log = logging.getLogger(__name__)
 
