@@ -7,14 +7,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from io import StringIO
 
 import httpx
 import orjson
 import pytest
 from chat_common.logs import JsonFormatter, log_handler, request_id_var, user_id_var
-from chat_testkit.processes import free_port
+from chat_testkit.processes import free_port, wait_for_port
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -124,16 +123,8 @@ def test_a_service_started_with_log_format_json_prints_json_lines() -> None:
         [sys.executable, "-c", APP], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the demo service did not start"
-                time.sleep(0.1)
-        httpx.get(f"{url}/say", headers={"X-Request-ID": "req-json-1"})
+        wait_for_port(port, timeout=20)  # uvicorn listens once the app has started
+        httpx.get(f"http://127.0.0.1:{port}/say", headers={"X-Request-ID": "req-json-1"})
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=20)

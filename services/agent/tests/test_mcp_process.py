@@ -4,11 +4,11 @@ sends the stored call and result back to the model."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import orjson
 import pytest
+from chat_testkit.polling import poll_until
 
 from services.agent.tests.conftest import AgentFactory, Service, Stack
 from services.agent.tests.test_mcp import SERVER_SCRIPT
@@ -23,12 +23,18 @@ async def until_connected(stack: Stack, agent: Service) -> None:
     may come a little later (a throwaway conversation shows when)."""
     token = stack.user()
     conversation = await stack.new_conversation(token)
-    for _ in range(60):
+
+    async def reply() -> str:
         response = await stack.send(agent, token, conversation, ASK_WHOAMI)
-        if response.json()["assistant_message"]["content"] == WHOAMI_ANSWER:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError("the MCP server's tools never reached the agent")
+        return str(response.json()["assistant_message"]["content"])
+
+    await poll_until(
+        reply,
+        lambda content: content == WHOAMI_ANSWER,
+        within=30,
+        interval=0.5,
+        message="the MCP server's tools never reached the agent",
+    )
 
 
 @pytest.fixture(scope="module")
