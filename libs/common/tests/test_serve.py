@@ -1,9 +1,11 @@
 """`serve()`, the one start-up every service uses, as a real process: settings errors
-name the setting without its value, the access log is off unless asked for, and on
-SIGTERM a request in flight finishes while readiness fails."""
+name the setting without its value, the access log is off unless asked for, the port is
+bound by the service and reported, and on SIGTERM readiness fails at once while requests
+in flight finish, all within one SHUTDOWN_GRACE_SECONDS deadline."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,28 +14,43 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
-from chat_testkit.processes import free_port
+from chat_common import health
+from chat_common.health import health_router
+from devstack.processes import SERVICE_PORT_SETTINGS, ManagedProcess
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.process  # serve() as a real process
 
 APP = """
-import asyncio
+import asyncio, contextlib
+from chat_common import shutdown
 from chat_common.health import health_router
 from chat_common.serve import serve
 from chat_common.settings import ServiceSettings
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 def make_app(settings):
-    app = FastAPI()
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # Like the agent's background replies: drained after the HTTP requests.
+        background = asyncio.create_task(asyncio.sleep(60))
+        yield
+        left = shutdown.seconds_left(settings.shutdown_grace_seconds)
+        await asyncio.wait([background], timeout=left)
+
+    app = FastAPI(lifespan=lifespan)
     async def ready():
         return None
     app.include_router(health_router(ready))
     @app.get("/slow")
-    async def slow():
-        await asyncio.sleep(1.5)
+    async def slow(seconds: float):
+        await asyncio.sleep(seconds)
         return {"done": True}
     return app
 
@@ -42,28 +59,21 @@ serve("demo", ServiceSettings, make_app)
 
 
 @contextmanager
-def demo_service(**env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    process = subprocess.Popen(
+def demo_service(tmp_path: Path, **env: str) -> Iterator[ManagedProcess]:
+    """The demo app on a port it binds itself; fails at once if it is not ready in 20 s."""
+    process = ManagedProcess(
+        "demo",
         [sys.executable, "-c", APP],
-        env={**os.environ, "PORT": str(port), **env},
-        stderr=subprocess.PIPE,
-        text=True,
+        env={"PORT": "0", **env},
+        log_path=tmp_path / "demo.log",
+        port_settings=SERVICE_PORT_SETTINGS,
+        ready_path="/healthz",
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield process, url
+        process.start().wait_ready(timeout=20)
+        yield process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        process.kill()
 
 
 def test_an_invalid_setting_is_named_without_its_value() -> None:
@@ -81,30 +91,79 @@ def test_an_invalid_setting_is_named_without_its_value() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_the_access_log_is_off_unless_asked_for() -> None:
-    with demo_service() as (quiet, url):
-        httpx.get(f"{url}/healthz")
-        quiet.send_signal(signal.SIGTERM)
-        _, quiet_log = quiet.communicate(timeout=30)
-    with demo_service(ACCESS_LOG="true") as (loud, url):
-        httpx.get(f"{url}/healthz")
-        loud.send_signal(signal.SIGTERM)
-        _, loud_log = loud.communicate(timeout=30)
+def test_the_service_binds_port_zero_and_reports_the_port_it_got(tmp_path: Path) -> None:
+    with demo_service(tmp_path) as demo:
+        reported = json.loads(demo.port_file.read_text())
 
-    assert "GET /healthz" not in quiet_log
-    assert "GET /healthz" in loud_log
+        assert reported == {"http": demo.ports["http"]} and reported["http"] > 0
+        assert httpx.get(demo.url("/healthz")).status_code == 200
 
 
-def test_sigterm_lets_a_request_in_flight_finish() -> None:
-    with demo_service(SHUTDOWN_GRACE_SECONDS="10") as (process, url):
-        answers: list[httpx.Response] = []
-        slow = threading.Thread(target=lambda: answers.append(httpx.get(f"{url}/slow")))
-        slow.start()
-        time.sleep(0.3)
-        process.send_signal(signal.SIGTERM)
-        slow.join(timeout=15)
-        process.wait(timeout=15)
+def test_the_access_log_is_off_unless_asked_for(tmp_path: Path) -> None:
+    logs = {}
+    for access_log in ("false", "true"):
+        with demo_service(tmp_path / access_log, ACCESS_LOG=access_log) as demo:
+            httpx.get(demo.url("/healthz"))
+            demo.stop()
+        logs[access_log] = demo.log_path.read_text()
 
-    assert answers and answers[0].json() == {"done": True}
-    # uvicorn re-raises the signal it caught once shutdown is done: a clean stop.
-    assert process.returncode in (0, -signal.SIGTERM)
+    assert "GET /healthz" not in logs["false"]
+    assert "GET /healthz" in logs["true"]
+
+
+def _get_later(url: str, answers: dict[str, object]) -> threading.Thread:
+    def get() -> None:
+        try:
+            answers[url] = httpx.get(url, timeout=30).json()
+        except (httpx.HTTPError, ValueError):  # cut: no answer, or half of one
+            answers[url] = "cut"
+
+    thread = threading.Thread(target=get)
+    thread.start()
+    return thread
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False  # no longer accepting: just as unready
+
+
+def test_sigterm_finishes_short_requests_and_stops_within_one_deadline(tmp_path: Path) -> None:
+    with demo_service(tmp_path, SHUTDOWN_GRACE_SECONDS="2") as demo:
+        short, long = demo.url("/slow?seconds=1"), demo.url("/slow?seconds=4")
+        answers: dict[str, object] = {}
+        threads = [_get_later(short, answers), _get_later(long, answers)]
+        time.sleep(0.3)  # both requests are in flight
+        assert demo.proc is not None
+        demo.proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        time.sleep(0.2)  # uvicorn acts on the signal at its next tick (0.1 s)
+        ready_after_signal = _ready(demo.url("/readyz"))
+        code = demo.proc.wait(timeout=15)
+        stopped_in = time.monotonic() - signalled
+        for thread in threads:
+            thread.join(timeout=15)
+
+    assert not ready_after_signal
+    assert answers[short] == {"done": True}
+    assert answers[long] == "cut"  # at the deadline
+    # The HTTP drain took the 2 s; the background drain after it had no time left (it
+    # used to get 2 s more of its own). uvicorn re-raises the signal: a clean stop.
+    assert 1.8 < stopped_in < 3.5
+    assert code in (0, -signal.SIGTERM)
+
+
+def test_readiness_answers_503_once_draining(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = FastAPI()
+
+    async def ready() -> None:
+        return None
+
+    app.include_router(health_router(ready))
+    monkeypatch.setattr(health, "_draining", False)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        health.start_draining()
+        assert client.get("/readyz").status_code == 503

@@ -1,5 +1,6 @@
 """AGENT_REPLICAS / CONVERSATIONS_REPLICAS: each replica its own ports, all of them behind
-nginx and behind the agent's gRPC target (no processes started here)."""
+nginx and behind the agent's gRPC target (no processes started here: the ports the
+replicas would report are filled in by hand)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from devstack import Ports, Stack, StackConfig
 from devstack.__main__ import _replicas
-from devstack.services import CATALOGUE_BY_NAME
+from devstack.services import CATALOGUE_BY_NAME, start_waves
 
 
 def _stack(tmp_path: Path, agents: int, conversations: int) -> Stack:
@@ -20,14 +21,36 @@ def _stack(tmp_path: Path, agents: int, conversations: int) -> Stack:
         conversations_replicas=conversations,
         offline_model=True,
     )
-    return Stack(config)
+    stack = Stack(config)
+    reported = iter(range(41000, 42000))
+    for ports in (*stack.replica_ports.values(), *stack.replica_grpc_ports.values()):
+        ports[:] = [port or next(reported) for port in ports]
+    return stack
 
 
 def test_one_replica_keeps_the_plain_target_and_ports(tmp_path: Path) -> None:
-    stack = _stack(tmp_path, 1, 1)
-    ports = stack.config.ports
-    assert stack.conversations_grpc_target == f"127.0.0.1:{ports.conversations_grpc}"
+    stack = Stack(StackConfig(database_url="postgresql://unused", data_dir=tmp_path))
+    assert stack.conversations_grpc_target == f"127.0.0.1:{Ports().conversations_grpc}"
     assert stack.service_names() == ["auth", "conversations", "offline-model", "agent"]
+
+
+def test_replicas_but_the_first_bind_any_port_and_report_it(tmp_path: Path) -> None:
+    config = StackConfig(
+        database_url="postgresql://unused", data_dir=tmp_path, conversations_replicas=2
+    )
+    stack = Stack(config)
+    assert stack.replica_ports["conversations"] == [config.ports.conversations, 0]
+    assert stack.replica_grpc_ports["conversations"] == [config.ports.conversations_grpc, 0]
+    with pytest.raises(RuntimeError, match="conversations has not reported its port"):
+        _ = stack.conversations_grpc_target
+
+
+def test_services_start_after_those_whose_addresses_they_are_given() -> None:
+    assert [[spec.name for spec in wave] for wave in start_waves()] == [
+        ["conversations", "offline-model"],
+        ["auth"],
+        ["agent"],
+    ]
 
 
 def test_every_replica_has_its_own_ports_and_process(tmp_path: Path) -> None:
@@ -43,12 +66,9 @@ def test_every_replica_has_its_own_ports_and_process(tmp_path: Path) -> None:
     ]
     target = stack.conversations_grpc_target
     assert target == "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in grpc)
-    env = CATALOGUE_BY_NAME["conversations"].env(stack, http[2])
+    env = CATALOGUE_BY_NAME["conversations"].env(stack, 2)
     assert env == env | {"PORT": str(http[2]), "GRPC_PORT": str(grpc[2])}
-    assert (
-        CATALOGUE_BY_NAME["agent"].env(stack, stack.agent_ports[1])["CONVERSATIONS_GRPC_TARGET"]
-        == target
-    )
+    assert CATALOGUE_BY_NAME["agent"].env(stack, 1)["CONVERSATIONS_GRPC_TARGET"] == target
 
 
 def test_nginx_lists_every_replica_in_its_upstream(tmp_path: Path) -> None:

@@ -4,11 +4,16 @@ Every service starts the same way: settings read once (an invalid one is a clear
 message naming the setting, never echoing its value: it may be a secret), logging set
 up once before the server starts (so uvicorn's own setup cannot undo it), the access
 log on only when asked for, and a graceful stop bounded by one setting. On SIGTERM
-`/readyz` answers 503 at once, while requests in flight (a streaming reply) finish.
+`/readyz` answers 503 at once, while requests in flight (a streaming reply) finish; every
+later drain step shares the same deadline (chat_common.shutdown).
+
+The service binds its own listening socket (PORT=0: any free port) and, with PORT_FILE
+set, writes the ports it listens on there once it serves (chat_common.bound_ports).
 """
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -18,7 +23,7 @@ import uvicorn
 from pydantic import ValidationError
 from starlette.types import ASGIApp
 
-from chat_common import health
+from chat_common import bound_ports, health, shutdown
 from chat_common.logs import configure_logging
 from chat_common.settings import ServiceSettings
 from chat_common.tracing import setup_tracing
@@ -41,9 +46,18 @@ def explain(exc: ValidationError) -> str:
 
 
 class _DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, grace_seconds: float) -> None:
+        super().__init__(config)
+        self.grace_seconds = grace_seconds
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        shutdown.begin(self.grace_seconds)
         health.start_draining()  # readiness fails first, then uvicorn stops accepting
         super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # the lifespan ran (gRPC bound) and HTTP listens
+        bound_ports.write_port_file()
 
 
 def serve(service: str, load_settings: Callable[[], S], make_app: Callable[[S], ASGIApp]) -> None:
@@ -76,6 +90,9 @@ def serve(service: str, load_settings: Callable[[], S], make_app: Callable[[S], 
         http="httptools",
         log_config=None,
         access_log=settings.access_log,
+        # Measured from the signal, like the lifespan's drains (chat_common.shutdown).
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
     )
-    _DrainingServer(config).run()
+    listening = config.bind_socket()  # here, not later: PORT=0 gets its port now
+    bound_ports.report("http", listening.getsockname()[1])
+    _DrainingServer(config, settings.shutdown_grace_seconds).run(sockets=[listening])

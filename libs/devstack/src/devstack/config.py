@@ -23,12 +23,17 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        """Ports nobody uses right now (tests, benchmarks, a second stack)."""
-        ports: list[int] = []
-        while len(ports) < 7:
-            if (port := free_port()) not in ports:
-                ports.append(port)
-        return cls(*ports)
+        """Ports for tests, benchmarks, a second stack: 0 for our services, which bind any
+        free port and report it (the stack reads the real ones), picked ports for what
+        cannot report (nginx, Postgres) and for auth, the one address that must be known
+        before it starts: conversations verifies tokens with auth's keys, and auth
+        delivers account deletions to conversations (services.py `needs`)."""
+        picked: list[int] = []
+        while len(picked) < 3:
+            if (port := free_port()) not in picked:
+                picked.append(port)
+        gateway, auth, postgres = picked
+        return cls(gateway, auth, 0, 0, 0, 0, postgres)
 
 
 def find_repo_root(start: Path | None = None) -> Path:

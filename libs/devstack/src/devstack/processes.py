@@ -1,15 +1,21 @@
-"""Child processes that never outlive their runner.
+"""Child processes that never outlive their runner, and the ports they listen on.
 
 Each child gets its own process group (so one signal reaches everything it spawned,
 and a Ctrl-C in the terminal reaches only the runner, which then stops children in
 order) and, on Linux, a parent-death signal (so a runner killed with SIGKILL still
 takes its children with it). Linux ties that signal to the parent THREAD: start
 processes from a thread that lives as long as they should (the main thread).
+
+Our Python services bind their own ports (PORT=0: the kernel's choice at bind time) and
+write them to $PORT_FILE once they listen (chat_common.bound_ports); a ManagedProcess
+given `port_settings` reads them, and pins them for a restart (a restarted service comes
+back where its clients and nginx look for it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -40,8 +46,17 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 65535  # Linux starts here; macOS and BSDs use 49152 and up
 
 
+# The port each server of one of our services reports (chat_common.bound_ports), and the
+# setting that asks for it.
+SERVICE_PORT_SETTINGS = {"http": "PORT", "grpc": "GRPC_PORT"}
+LOCALHOST = "127.0.0.1"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody uses now, for a process that will bind it a moment later.
+
+    Only for what cannot bind port 0 and report what it got: nginx (its port is in its
+    config file) and Postgres. Our services bind 0 themselves (see `port_settings`).
 
     Picked at random below the kernel's ephemeral range: the kernel never gives such a port
     to an outgoing connection or to another bind(0) in that moment, so only another picker
@@ -123,7 +138,12 @@ class ManagedProcess:
         echo: bool = False,
         stop_signal: signal.Signals = signal.SIGTERM,
         user: str | None = None,
+        port_settings: Mapping[str, str] | None = None,
+        ready_path: str | None = None,
     ) -> None:
+        """`port_settings`: which server's port ("http", "grpc") each setting asks for, for
+        a process that reports its ports in $PORT_FILE; `ready_path` then answers 200 on
+        the reported HTTP port once the process is ready (instead of `ready`)."""
         self.name = name
         self.command = list(command)
         self.env = {**os.environ, **(env or {})}
@@ -133,8 +153,20 @@ class ManagedProcess:
         self.echo = echo
         self.stop_signal = stop_signal
         self.user = user
+        self.port_settings = dict(port_settings or {})
+        self.ready_path = ready_path
+        # What the process reported it listens on (empty until `wait_ready` saw it).
+        self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
+
+    @property
+    def port_file(self) -> Path:
+        return self.log_path.with_name(f"{self.name}.ports.json")
+
+    def url(self, path: str = "") -> str:
+        """`http://127.0.0.1:<reported HTTP port><path>`."""
+        return f"http://{LOCALHOST}:{self.ports['http']}{path}"
 
     @property
     def pid(self) -> int | None:
@@ -149,6 +181,10 @@ class ManagedProcess:
         if self.running:
             return self
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.port_settings:
+            self.ports = {}
+            self.port_file.unlink(missing_ok=True)  # a stale one would lie about this run
+            self.env["PORT_FILE"] = str(self.port_file)
         log = self.log_path.open("ab")
         stdout: int | IO[bytes] = subprocess.PIPE if self.echo else log
         self.proc = subprocess.Popen(
@@ -184,10 +220,35 @@ class ManagedProcess:
             if self.proc is None or self.proc.poll() is not None:
                 code = self.proc.returncode if self.proc else None
                 raise RuntimeError(f"{self.name} exited (code {code}):\n{self.tail()}")
-            if self.ready is None or self.ready():
+            if self._ports_known() and self._answers():
                 return
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} not ready after {timeout:.0f}s:\n{self.tail()}")
+
+    def _answers(self) -> bool:
+        if self.ready_path is not None:
+            return http_ok(self.url(self.ready_path))()
+        return self.ready is None or self.ready()
+
+    def _ports_known(self) -> bool:
+        """Reads the reported ports once they are there, and pins each setting to its port
+        so that a restart binds the same one."""
+        if not self.port_settings or self.ports:
+            return True
+        asked = {name: self.env.get(setting, "0") for name, setting in self.port_settings.items()}
+        if "0" not in asked.values():  # fixed ports (make run): known without a report
+            self.ports = {name: int(port) for name, port in asked.items()}
+            return True
+        try:
+            self.ports = {
+                name: int(port) for name, port in json.loads(self.port_file.read_text()).items()
+            }
+        except FileNotFoundError:
+            return False
+        for name, setting in self.port_settings.items():
+            if name in self.ports:
+                self.env[setting] = str(self.ports[name])
+        return True
 
     def wait_exit(self, timeout: float) -> int:
         """For one-shot commands (migrations): the exit code, or TimeoutError."""

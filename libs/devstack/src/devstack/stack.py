@@ -1,7 +1,9 @@
 """The whole stack as real processes: Postgres, migrations, services, offline model, nginx.
 
-`make run` uses it in the foreground; end-to-end tests and benchmarks use it as a
-context manager on free ports:
+`make run` uses it in the foreground on the contract's ports; end-to-end tests and
+benchmarks use it as a context manager, the services binding any free port (0) and
+reporting it, so the stack starts them in dependency order (services.py `needs`) and
+gives each the real addresses of those before it, nginx last:
 
     with Stack(StackConfig(ports=Ports.free(), database_url=url)) as stack:
         httpx.get(f"{stack.gateway_url}/healthz")
@@ -26,8 +28,8 @@ from devstack.gateway import (
     nginx_process,
     rate_settings,
 )
-from devstack.processes import ManagedProcess, free_port, http_ok, port_is_free
-from devstack.services import CATALOGUE, ServiceSpec
+from devstack.processes import ManagedProcess, free_port, port_is_free
+from devstack.services import CATALOGUE, ServiceSpec, start_waves
 
 LOCALHOST = "127.0.0.1"
 
@@ -42,14 +44,14 @@ class Stack:
         self.replica_ports = {spec.name: self._replica_ports(spec) for spec in CATALOGUE}
         self.replica_grpc_ports = {spec.name: self._replica_grpc_ports(spec) for spec in CATALOGUE}
 
-    # ---- where things are
+    # ---- where things are (a port is 0 until its process reported it)
     @property
     def gateway_url(self) -> str:
         return f"http://{LOCALHOST}:{self.config.ports.gateway}"
 
     @property
     def auth_url(self) -> str:
-        return f"http://{LOCALHOST}:{self.config.ports.auth}"
+        return f"http://{LOCALHOST}:{_known('auth', self.replica_ports['auth'][0])}"
 
     @property
     def jwks_url(self) -> str:
@@ -57,22 +59,18 @@ class Stack:
 
     @property
     def conversations_url(self) -> str:
-        return f"http://{LOCALHOST}:{self.config.ports.conversations}"
+        port = _known("conversations", self.replica_ports["conversations"][0])
+        return f"http://{LOCALHOST}:{port}"
 
     @property
     def conversations_grpc_target(self) -> str:
         """One replica: host:port. Several: gRPC's static address list, which the agent's
         round_robin channel spreads calls over and reconnects to one by one (no proxy in
         between to fail or restart, as on Kubernetes with a headless Service)."""
-        ports = self.replica_grpc_ports["conversations"]
+        ports = [_known("conversations", port) for port in self.replica_grpc_ports["conversations"]]
         if len(ports) == 1:
             return f"{LOCALHOST}:{ports[0]}"
         return "ipv4:" + ",".join(f"{LOCALHOST}:{port}" for port in ports)
-
-    def grpc_port_of(self, service: str, http_port: int) -> int:
-        """The gRPC port of the replica of `service` listening on `http_port`."""
-        replica = self.replica_ports[service].index(http_port)
-        return self.replica_grpc_ports[service][replica]
 
     @property
     def agent_ports(self) -> list[int]:
@@ -88,7 +86,8 @@ class Stack:
 
     @property
     def offline_model_url(self) -> str:
-        return f"http://{LOCALHOST}:{self.config.ports.offline_model}/v1"
+        port = _known("offline-model", self.replica_ports["offline-model"][0])
+        return f"http://{LOCALHOST}:{port}/v1"
 
     def log_path(self, name: str) -> Path:
         return self.config.log_path / f"{name}.log"
@@ -107,9 +106,8 @@ class Stack:
             self._say("applying migrations")
             self._migrate()
             self._say("starting the services")
-            for spec, replica in self._replicas():
-                self._add(self._service(spec, replica)).start()
-            self._wait_ready(list(self.processes.values()))
+            for wave in start_waves():
+                self._start_services(wave)
             # Last, so the gateway's /healthz answering means the whole stack is ready.
             self._say("starting the gateway")
             gateway = self._add(self._gateway("gateway", self._gateway_settings())).start()
@@ -132,17 +130,29 @@ class Stack:
         return [spec.process_name(replica) for spec, replica in self._replicas()]
 
     def _replica_ports(self, spec: ServiceSpec) -> list[int]:
-        """The first replica listens on the service's `Ports` field, the others on free ports."""
+        """The first replica asks for the service's `Ports` field, the others for any port."""
         count = spec.replicas(self.config)
-        if count == 0:
-            return []
-        return [spec.port(self.config.ports)] + [free_port() for _ in range(count - 1)]
+        return [spec.port(self.config.ports)] + [0] * (count - 1) if count else []
 
     def _replica_grpc_ports(self, spec: ServiceSpec) -> list[int]:
         first = spec.grpc_port(self.config.ports)
         if first is None or not (count := len(self.replica_ports[spec.name])):
             return []
-        return [first] + [free_port() for _ in range(count - 1)]
+        return [first] + [0] * (count - 1)
+
+    def _start_services(self, specs: list[ServiceSpec]) -> None:
+        """Starts every replica of `specs` together, then records the ports they report
+        (which the services started after them are given)."""
+        started = [
+            (spec, replica, self._add(self._service(spec, replica)).start())
+            for spec in specs
+            for replica in range(len(self.replica_ports[spec.name]))
+        ]
+        self._wait_ready([process for _, _, process in started])
+        for spec, replica, process in started:
+            self.replica_ports[spec.name][replica] = process.ports["http"]
+            if spec.grpc_port_field:
+                self.replica_grpc_ports[spec.name][replica] = process.ports["grpc"]
 
     def _replicas(self) -> list[tuple[ServiceSpec, int]]:
         """Every service process of this stack, in start order (catalogue order)."""
@@ -232,13 +242,13 @@ class Stack:
                 run.stop()
 
     def _service(self, spec: ServiceSpec, replica: int) -> ManagedProcess:
-        port = self.replica_ports[spec.name][replica]
         return self._python(
             spec.process_name(replica),
             spec.module,
-            spec.env(self, port),
+            spec.env(self, replica),
             service=spec.name,
-            ready=f"http://{LOCALHOST}:{port}{spec.ready_path}",
+            port_settings=spec.port_settings(),
+            ready_path=spec.ready_path,
         )
 
     def agent_client_secret(self) -> str:
@@ -251,7 +261,14 @@ class Stack:
         return path.read_text().strip()
 
     def _python(
-        self, name: str, module: str, env: dict[str, str], *, service: str, ready: str | None = None
+        self,
+        name: str,
+        module: str,
+        env: dict[str, str],
+        *,
+        service: str,
+        port_settings: dict[str, str] | None = None,
+        ready_path: str | None = None,
     ) -> ManagedProcess:
         cfg = self.config
         base = {
@@ -266,16 +283,17 @@ class Stack:
             [sys.executable, "-m", module],
             env={**base, **env, **cfg.env, **cfg.service_env.get(service, {})},
             cwd=cfg.repo_root,
-            ready=http_ok(ready) if ready else None,
             log_path=self.log_path(name),
             echo=cfg.echo,
+            port_settings=port_settings,
+            ready_path=ready_path,
         )
 
     def _gateway_settings(self) -> GatewaySettings:
-        cfg, ports = self.config, self.config.ports
+        cfg = self.config
         return GatewaySettings(
-            port=ports.gateway,
-            auth=f"{LOCALHOST}:{ports.auth}",
+            port=cfg.ports.gateway,
+            auth=self.auth_url.removeprefix("http://"),
             conversations=tuple(
                 f"{LOCALHOST}:{port}" for port in self.replica_ports["conversations"]
             ),
@@ -305,3 +323,9 @@ class Stack:
         finally:
             # Not waiting: on Ctrl-C, stop() ends the processes and so the waiters.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _known(service: str, port: int) -> int:
+    if not port:
+        raise RuntimeError(f"{service} has not reported its port yet (not started)")
+    return port

@@ -1,5 +1,9 @@
 """Real service processes for tests: devstack's runner, logging to test-artifacts/ and
-waiting in start() until the process is ready (one runner for `make run` and tests)."""
+waiting in start() until the process is ready (one runner for `make run` and tests).
+
+One of our services (`ready_path` given) binds any free port itself (PORT=0, GRPC_PORT=0
+unless the test sets them) and reports it: `url` and `ports` are where it listens, and a
+restart comes back on the same ports."""
 
 from __future__ import annotations
 
@@ -9,7 +13,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from devstack.processes import ManagedProcess, free_port, http_ok, port_answers, wait_for_port
+from devstack.processes import (
+    SERVICE_PORT_SETTINGS,
+    ManagedProcess,
+    free_port,
+    http_ok,
+    port_answers,
+    wait_for_port,
+)
 
 __all__ = ["ARTIFACTS", "ServiceProcess", "free_port", "wait_for_port"]
 
@@ -35,16 +46,21 @@ class ServiceProcess(ManagedProcess):
         env: Mapping[str, str] | None = None,
         ready_url: str | None = None,
         ready_port: int | None = None,
+        ready_path: str | None = None,
         cwd: str | None = None,
     ) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        served = ready_path is not None
+        any_port = {setting: "0" for setting in SERVICE_PORT_SETTINGS.values()}
         super().__init__(
             name,
             command,
-            env=env,
+            env={**any_port, **(env or {})} if served else env,
             cwd=cwd,
             ready=_readiness(ready_url, ready_port),
             log_path=ARTIFACTS / f"{name}.log",
+            port_settings=SERVICE_PORT_SETTINGS if served else None,
+            ready_path=ready_path,
         )
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import Final
 import grpc
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_common import bound_ports, shutdown
 from chat_common.tokens import CachingVerifier
 from grpc_health.v1 import health as grpc_health
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -62,8 +63,10 @@ class GrpcServer:
                 ),
                 self.server,
             )
-        self.address = f"{settings.host}:{settings.grpc_port}"
-        self.server.add_insecure_port(self.address)
+        # GRPC_PORT=0: the kernel's choice, reported like the HTTP port (bound_ports).
+        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+        self.address = f"{settings.host}:{self.port}"
+        bound_ports.report("grpc", self.port)
 
     async def start(self) -> None:
         await self.server.start()
@@ -72,7 +75,8 @@ class GrpcServer:
         log.info("gRPC listening on %s", self.address)
 
     async def stop(self) -> None:
-        """Reports NOT_SERVING, then lets in-flight calls finish within the grace period."""
+        """Reports NOT_SERVING, then lets in-flight calls finish until the stop deadline
+        (the HTTP drain before this one took its share of the same grace period)."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(self._settings.shutdown_grace_seconds)
+        await self.server.stop(shutdown.seconds_left(self._settings.shutdown_grace_seconds))
         log.info("gRPC server stopped")
