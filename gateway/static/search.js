@@ -2,11 +2,12 @@
 // a hit opens its conversation and shows the message. Snippets are text: the server marks
 // each match between U+0002 and U+0003, turned here into <mark> elements (never HTML).
 
-import { describeError, json } from "./api.js";
+import { ApiError, describeError, json } from "./api.js";
+import { mergeMessages } from "./messages.js";
 
 const PAGE_SIZE = 20;
 const TYPING_PAUSE_MS = 250;
-const EARLIER_PAGES_MAX = 20; // how far back a hit's message is looked for
+const WINDOW_SIZE = 50; // messages shown around a hit that is not loaded yet
 const START = "\u0002";
 const END = "\u0003";
 const $ = (id) => document.getElementById(id);
@@ -115,17 +116,14 @@ export class SearchBox {
 }
 
 /**
- * Scrolls the open conversation to a message and marks it, loading earlier pages until it
- * is there (a bounded number). Returns whether it was found.
+ * Scrolls the open conversation to a message and marks it. A message not loaded yet (any
+ * distance back) replaces the view with the page around it (`messages?around=`), paged on
+ * with "Load earlier" and "Load newer". Returns whether it was found.
  */
 export async function revealMessage(chat, messageId) {
   const selector = `li[data-id="${CSS.escape(messageId)}"]`;
   let item = chat.messages.querySelector(selector);
-  for (let page = 0; !item && page < EARLIER_PAGES_MAX; page += 1) {
-    if ($("load-earlier").hidden) break;
-    await chat.loadEarlier();
-    item = chat.messages.querySelector(selector);
-  }
+  if (!item && (await openAround(chat, messageId))) item = chat.messages.querySelector(selector);
   if (!item) return false;
   for (const old of chat.messages.querySelectorAll(".search-target")) {
     old.classList.remove("search-target");
@@ -135,4 +133,79 @@ export async function revealMessage(chat, messageId) {
   item.scrollIntoView({ block: "center" });
   item.focus({ preventScroll: true });
   return true;
+}
+
+function messagesPath(chat, query) {
+  return `/api/chat/conversations/${encodeURIComponent(chat.id)}/messages?${query}`;
+}
+
+/** The view becomes the page around the message; false if it is not in the conversation. */
+async function openAround(chat, messageId) {
+  const { id, generation } = chat;
+  const query = new URLSearchParams({ around: messageId, limit: String(WINDOW_SIZE) });
+  let page;
+  try {
+    page = await json(messagesPath(chat, query));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) {
+      chat.error.textContent = `Couldn't open that message. ${describeError(error)}`;
+    }
+    return false;
+  }
+  if (chat.id !== id || chat.generation !== generation) return false;
+  chat.messages.replaceChildren();
+  mergeMessages(chat.messages, page.items);
+  $("load-earlier").hidden = !page.has_more;
+  showNewer(chat, page.has_newer);
+  return true;
+}
+
+/**
+ * "Load newer messages" below a window into the past; the composer comes back once the
+ * window reaches the latest message, so a new message never lands after a gap.
+ */
+function showNewer(chat, hasNewer) {
+  const button = newerButton(chat);
+  button.hidden = !hasNewer;
+  $("composer").hidden = hasNewer;
+  button.dataset.generation = String(chat.generation);
+}
+
+function newerButton(chat) {
+  let button = $("load-newer");
+  if (button) return button;
+  button = document.createElement("button");
+  button.type = "button";
+  button.id = "load-newer";
+  button.className = $("load-earlier").className;
+  button.textContent = "Load newer messages";
+  button.hidden = true;
+  button.addEventListener("click", () => loadNewer(chat, button));
+  chat.messages.after(button);
+  // Another conversation (or a draft) opened: the window and its button are gone.
+  new MutationObserver(() => {
+    if (button.dataset.generation !== String(chat.generation)) button.hidden = true;
+  }).observe(chat.messages, { childList: true });
+  return button;
+}
+
+async function loadNewer(chat, button) {
+  const items = chat.messages.querySelectorAll("li[data-id]");
+  const last = items[items.length - 1];
+  if (!last || !chat.id) return;
+  const { generation } = chat;
+  button.disabled = true;
+  try {
+    const query = new URLSearchParams({ limit: String(WINDOW_SIZE), after: last.dataset.id });
+    const page = await json(messagesPath(chat, query));
+    if (generation !== chat.generation) return;
+    const newer = document.createElement("ol");
+    mergeMessages(newer, page.items);
+    chat.messages.append(...newer.children);
+    showNewer(chat, page.has_more);
+  } catch (error) {
+    if (generation === chat.generation) chat.error.textContent = describeError(error);
+  } finally {
+    button.disabled = false;
+  }
 }
