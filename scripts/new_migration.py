@@ -15,15 +15,18 @@ import sys
 
 from alembic import command
 from chat_testkit.postgres import postgres_server, temporary_database
+from devstack.services import CATALOGUE
 
-SERVICES = ("auth", "conversations")
-USAGE = 'usage: make migration SERVICE=auth|conversations MSG="what changes"'
+# The services with tables: their catalogue entry names the module that migrates them.
+MIGRATE_MODULES = {spec.name: spec.migrate for spec in CATALOGUE if spec.migrate}
+USAGE = f'usage: make migration SERVICE={"|".join(MIGRATE_MODULES)} MSG="what changes"'
 
 
 def main(service: str, message: str) -> None:
-    if service not in SERVICES or not message.strip():
+    module = MIGRATE_MODULES.get(service)
+    if module is None or not message.strip():
         sys.exit(USAGE)
-    migrations = importlib.import_module(f"{service}.migrate").MIGRATIONS
+    migrations = importlib.import_module(module).MIGRATIONS
     existing = list((migrations.directory / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
     with postgres_server() as server, temporary_database(server, f"{service}_new_migration") as url:
         migrations.upgrade(url)
