@@ -139,3 +139,58 @@ async def test_a_wrong_password_deletes_nothing(gateway: GatewayClient, stack: S
 
 async def _stored(stack: Stack, user: User) -> tuple[int, int]:
     return stored_rows(stack, user)
+
+
+MANY_MESSAGES = 5_000  # five of DeleteAccountData's batches (accounts.BATCH_SIZE = 1000)
+
+
+def seed_long_conversation(stack: Stack, user: User) -> str:
+    """MANY_MESSAGES more messages in the user's conversation, in one statement; the id
+    of the newest one (a seq-ordered deletion reaches it last)."""
+    with psycopg.connect(stack.database_url, autocommit=True) as db:
+        row: Any = db.execute(
+            "INSERT INTO messages (id, conversation_id, user_id, role, content, status)"
+            " SELECT gen_random_uuid(), c.id, c.user_id, 'user', 'm' || i, 'complete'"
+            " FROM conversations c, generate_series(1, %(n)s) AS i WHERE c.user_id = %(u)s"
+            " ORDER BY i RETURNING id",
+            {"n": MANY_MESSAGES, "u": user.id},
+        ).fetchall()[-1]
+    return str(row[0])
+
+
+async def test_conversations_killed_in_the_middle_of_a_deletion_finishes_it_after_restart(
+    gateway: GatewayClient, stack: Stack
+) -> None:
+    alice, bob = await chatted(gateway), await chatted(gateway)
+    newest = seed_long_conversation(stack, alice)
+    total = MANY_MESSAGES + 2
+    # A row lock on the newest message stops the deletion at the batch that reaches it,
+    # after the earlier batches are committed: a deletion caught halfway, every time.
+    with psycopg.connect(stack.database_url) as holder:
+        holder.execute("SELECT 1 FROM messages WHERE id = %s FOR UPDATE", (newest,))
+        assert (await delete_account(gateway, alice)).status_code == 204
+        halfway = await poll_until(
+            lambda: _stored(stack, alice),
+            lambda rows: 0 < rows[1] < total,
+            within=30.0,
+            interval=0.05,
+            message="the deletion never got partway",
+        )
+        stack.kill("conversations")
+        holder.rollback()
+    try:
+        assert halfway[0] == 1, "the conversation went before its messages"
+        assert (await gateway.http.get("/api/auth/me", headers=alice.headers)).status_code == 401
+    finally:
+        stack.start_process("conversations")
+
+    await poll_until(
+        lambda: _stored(stack, alice),
+        lambda rows: rows == (0, 0),
+        within=45.0,
+        interval=0.25,
+        message="the deletion cut short by the kill never completed after the restart",
+    )
+    assert stored_rows(stack, bob) == (1, 2), "another user's data was touched"
+    mine = await gateway.http.get("/api/chat/conversations", headers=bob.headers)
+    assert mine.status_code == 200 and len(mine.json()["items"]) == 1
