@@ -32,8 +32,9 @@ from tests.deploy.support import (
 )
 
 BY_NAME = pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
-# Our services that must be up and healthy for the product to answer.
-LONG_RUNNING = ("postgres", "auth", "conversations", "agent", "gateway", "offline-model")
+# What must be up and healthy for the product to answer: every catalogued service, its
+# database and the gateway.
+LONG_RUNNING = ("postgres", "gateway", *(s.name for s in SERVICES))
 
 
 @pytest.fixture(scope="module")

@@ -24,15 +24,15 @@ class Settings(ServiceSettings):
 
     port: int = 8090
     # Default pace of every stream; 0 = instant. `[[slow:R]]` overrides it per request.
-    tokens_per_second: float = Field(0.0, ge=0, validation_alias=PREFIX + "TOKENS_PER_SECOND")
+    tokens_per_second: float = Field(0.0, ge=0, alias=PREFIX + "TOKENS_PER_SECOND")
     # Model ids listed by GET /v1/models (any other id is accepted and echoed too);
     # comma-separated in the environment.
     models: Annotated[tuple[str, ...], NoDecode] = Field(
-        ("offline-model",), validation_alias=PREFIX + "MODELS"
+        ("offline-model",), alias=PREFIX + "MODELS"
     )
     # `retry-after-ms` hint sent with [[fail...]] answers so SDK retries are quick in tests;
     # 0 sends no hint (the SDK then uses its own backoff).
-    retry_after_ms: int = Field(10, ge=0, validation_alias=PREFIX + "RETRY_AFTER_MS")
+    retry_after_ms: int = Field(10, ge=0, alias=PREFIX + "RETRY_AFTER_MS")
 
     @field_validator("models", mode="before")
     @classmethod
