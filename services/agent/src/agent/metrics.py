@@ -51,6 +51,9 @@ _ERROR_KINDS = {
     "the model is rate limited; try again later": "rate_limited",
     "the model refused our credentials": "credentials",
     "could not reach the model": "connection",
+    # The provider's billing quota is used up (`insufficient_quota`): no retry will help,
+    # the operator must act, so it is not lumped in with broken streams.
+    "the model's usage quota is used up; ask the operator to raise it": "quota",
 }
 
 
