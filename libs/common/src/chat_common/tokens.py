@@ -240,12 +240,12 @@ class TokenVerifier:
 class CachingVerifier:
     """A TokenVerifier with a small cache of tokens it has already verified.
 
-    One turn makes several calls with the same token, and an Ed25519 check costs
-    ~0.2 ms of CPU. A cached token is trusted only until its own `exp` and at most
-    `ttl` seconds (so a key withdrawn from the JWKS stops working soon); only the
-    exact strings that once verified can hit, so a forged token never does. User
-    and service tokens are cached apart: a string verified as one kind is never
-    answered as the other.
+    One turn makes several calls with the same token, and each signature check costs
+    CPU on the hot path (docs/benchmarks.md measures it). A cached token is trusted
+    only until its own `exp` and at most `ttl` seconds (so a key withdrawn from the
+    JWKS stops working soon); only the exact strings that once verified can hit, so a
+    forged token never does. User and service tokens are cached apart: a string
+    verified as one kind is never answered as the other.
     """
 
     def __init__(self, verifier: TokenVerifier, *, size: int = 4096, ttl: float = 60.0) -> None:

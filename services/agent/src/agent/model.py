@@ -107,8 +107,9 @@ class ModelClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelClient:
-        # aiohttp under the SDK: ~0.6 ms less CPU per turn than its default httpx2
-        # transport (one socket write per request instead of two, lighter pool).
+        # aiohttp under the SDK: less CPU per turn than its default httpx transport (one
+        # socket write per request instead of two, a lighter pool); figures in
+        # docs/benchmarks.md.
         aiohttp = settings.openai_http_transport == "aiohttp"
         client = openai.AsyncOpenAI(
             http_client=openai.DefaultAioHttpClient() if aiohttp else None,

@@ -5,8 +5,9 @@ every store function is a single SQL statement, atomic on its own, costing one r
 trip (no BEGIN/COMMIT).
 
 Why not an SQLAlchemy AsyncEngine here: measured per call on the hot paths (a turn makes
-several), SQLAlchemy's execution layer cost 0.3-0.6 ms of CPU on top of the ~0.25 ms of
-the query, and even its pool checkout alone (greenlet hops) cost about twice psycopg_pool's.
+several), SQLAlchemy's execution layer cost more CPU than the query itself, and even its
+pool checkout alone (greenlet hops) cost more than psycopg_pool's (`make bench` measures
+the hot paths again; docs/benchmarks.md).
 psycopg_pool also discards connections returned in a bad state (e.g. a query cancelled by
 a gRPC deadline), which a pool without reset-on-return would hand out again. SQLAlchemy
 still describes the tables (SQLModel, models.py) and runs the migrations (Alembic).
@@ -37,8 +38,8 @@ def create_pool(settings: Settings) -> Pool:
         timeout=settings.db_pool_timeout_seconds,
         max_lifetime=1800,
         # An empty query on every checkout: after a Postgres restart each stale connection
-        # is replaced here instead of failing one request. Measured: +60-150 us of wall time
-        # and ~+60 us of CPU per checkout on a local server (docs/reliability.md).
+        # is replaced here instead of failing one request, for one round trip per checkout
+        # (measured in docs/reliability.md).
         check=AsyncConnectionPool.check_connection,
         kwargs={
             "autocommit": True,

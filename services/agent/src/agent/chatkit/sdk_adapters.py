@@ -1,8 +1,9 @@
 """One pydantic adapter per type for the ChatKit SDK, instead of one per request.
 
 openai-chatkit 1.6.5's `ChatKitServer.process()` builds `TypeAdapter[ChatKitReq](ChatKitReq)`
-on every call: about 2.7 ms of CPU for the union of request types, ~40% of the agent's CPU
-per ChatKit turn (bench case 9), against microseconds for a built one. `install()` makes
+on every call: building one for the union of request types costs far more CPU than
+validating a body with one already built, and was a large part of the agent's CPU per
+ChatKit turn (bench case 9; figures in docs/benchmarks.md). `install()` makes
 the name `TypeAdapter` in the SDK's server module hand out adapters built once. Nothing of
 the SDK is called differently; if a later SDK keeps its own adapter, this is unused.
 """
