@@ -45,6 +45,25 @@ ORDER BY m.seq
 LIMIT %(limit)s
 """
 
+# The same with the files each message was sent with (the ids its ChatKit item lists, as
+# agent/attachment_parts.py reads them): their metadata only, never their bytes.
+MESSAGES_WITH_FILES_AFTER: Final = f"""
+SELECT {sql.MESSAGE_COLS_NO_PAYLOAD}, f.files
+FROM conversations c JOIN messages m ON m.conversation_id = c.id
+LEFT JOIN LATERAL (
+  SELECT jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name, 'mime_type', a.mime_type,
+                                      'size', a.size) ORDER BY r.n) AS files
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.payload -> 'item' -> 'attachments')
+                                      = 'array'
+                                 THEN m.payload -> 'item' -> 'attachments'
+                                 ELSE '[]' END) WITH ORDINALITY AS r (ref, n)
+  JOIN attachments a ON CAST(a.id AS text) = r.ref ->> 'id' AND a.conversation_id = c.id
+) f ON true
+WHERE {sql.LIVE_CONV} AND m.seq > %(after_seq)s
+ORDER BY m.seq
+LIMIT %(limit)s
+"""
+
 # The user's live conversations after a (created_at, id), oldest first: created_at never
 # moves, so a conversation written to during the export is neither skipped nor repeated.
 _CONVERSATIONS = f"""
@@ -70,6 +89,34 @@ def message_pages(
     return _keyset_pages(
         pool, MESSAGES_AFTER, MESSAGES_AFTER, params, page_size, _message, _after_message
     )
+
+
+Files = list[dict[str, Any]]  # id, name, mime_type and size of each
+
+
+def message_pages_with_files(
+    pool: db.Pool, *, user_id: UUID, conversation_id: UUID, page_size: int = EXPORT_PAGE_SIZE
+) -> AsyncIterator[list[tuple[MessageRecord, Files]]]:
+    """`message_pages`, each message with the metadata of the files it was sent with."""
+    params = {"conversation_id": conversation_id, "user_id": user_id, "after_seq": 0}
+    statement = MESSAGES_WITH_FILES_AFTER
+    return _keyset_pages(
+        pool,
+        statement,
+        statement,
+        params,
+        page_size,
+        _message_with_files,
+        _after_message_with_files,
+    )
+
+
+def _message_with_files(row: Any) -> tuple[MessageRecord, Files]:
+    return _message(row[:-1]), list(row[-1] or ())
+
+
+def _after_message_with_files(last: tuple[MessageRecord, Files]) -> dict[str, Any]:
+    return _after_message(last[0])
 
 
 def conversation_pages(
@@ -197,19 +244,27 @@ async def account_lines(
     page_size: int = EXPORT_PAGE_SIZE,
 ) -> AsyncIterator[bytes]:
     """JSON Lines: `{"type": "conversation", "conversation": {...}}`, then one
-    `{"type": "message", "message": {...}}` line per message of it, oldest first."""
+    `{"type": "message", "message": {...}}` line per message of it, oldest first; a
+    message sent with files has `"attachments": [{id, name, mime_type, size}, ...]` too."""
     async for conversations in conversation_pages(pool, user_id=user_id, page_size=page_size):
         for record in conversations:
             yield _line("conversation", conversation_shape(record))
-            pages = message_pages(
+            pages = message_pages_with_files(
                 pool, user_id=user_id, conversation_id=UUID(record.id), page_size=page_size
             )
             async for messages in pages:
-                yield b"".join(_line("message", message_shape(m)) for m in messages)
+                yield b"".join(
+                    _line("message", message_shape(m), attachments=files) for m, files in messages
+                )
 
 
-def _line(kind: str, model: ConversationPublic | MessagePublic) -> bytes:
-    return orjson.dumps({"type": kind, kind: model.model_dump(mode="json")}) + b"\n"
+def _line(
+    kind: str, model: ConversationPublic | MessagePublic, attachments: Files | None = None
+) -> bytes:
+    line: dict[str, Any] = {"type": kind, kind: model.model_dump(mode="json")}
+    if attachments:
+        line["attachments"] = attachments
+    return orjson.dumps(line) + b"\n"
 
 
 # ------------------------------------------------------------------------------ naming
