@@ -52,9 +52,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def fault_proxy() -> Iterator[FaultProxy]:
-    ports = Ports.free()
-    with FaultProxy(ports.conversations_grpc) as proxy:
-        proxy.ports = ports  # type: ignore[attr-defined]
+    with FaultProxy(target_port=0) as proxy:  # fault_stack sets the target
         yield proxy
 
 
@@ -67,7 +65,7 @@ def fault_stack(fault_proxy: FaultProxy) -> Iterator[Stack]:
     data_dir.chmod(0o755)
     config = StackConfig(
         database_url=None,  # the embedded server: this suite restarts it
-        ports=fault_proxy.ports,  # type: ignore[attr-defined]
+        ports=Ports.free(),
         data_dir=data_dir,
         log_dir=Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
         / "faults"
@@ -93,7 +91,10 @@ def fault_stack(fault_proxy: FaultProxy) -> Iterator[Stack]:
         },
     )
     try:
-        with Stack(config) as running:
+        stack = Stack(config)
+        # conversations' gRPC port, once it reported it (before the agent starts).
+        fault_proxy.target_port = lambda: stack.replica_grpc_ports["conversations"][0]
+        with stack as running:
             yield running
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -16,11 +16,9 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
-
-from devstack.processes import free_port
 
 LOCALHOST = "127.0.0.1"
 _CHUNK = 64 * 1024
@@ -28,9 +26,10 @@ T = TypeVar("T")
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, port: int | None = None) -> None:
+    def __init__(self, target_port: int | Callable[[], int], port: int = 0) -> None:
+        # A callable: the target's port is asked per connection (known once it started).
         self.target_port = target_port
-        self.port = port or free_port()
+        self.port = port  # 0: any free one, known once entered
         self.latency = 0.0
         self.holes = False  # black hole: bytes go nowhere, connections stay open
         self._writers: set[asyncio.StreamWriter] = set()
@@ -42,6 +41,7 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         self._thread.start()
         self._server = self._call(asyncio.start_server(self._serve, LOCALHOST, self.port))
+        self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     def __exit__(
@@ -72,6 +72,9 @@ class FaultProxy:
         return self._call(self._reset_all())
 
     # ---- the pipe
+    def _target(self) -> int:
+        return self.target_port() if callable(self.target_port) else self.target_port
+
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
@@ -83,7 +86,7 @@ class FaultProxy:
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
-            server_r, server_w = await asyncio.open_connection(LOCALHOST, self.target_port)
+            server_r, server_w = await asyncio.open_connection(LOCALHOST, self._target())
         except OSError:
             _abort(client_w)
             return

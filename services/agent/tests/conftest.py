@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from chat_testkit.plugin import starts_processes
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ServiceProcess
 from chat_testkit.sse import SseEvent, iter_sse
 from chat_testkit.tokens import TestKeys
 
@@ -59,15 +59,11 @@ def auth_service(
         check=True,
         capture_output=True,
     )
-    port = free_port()
     process = ServiceProcess.python_module(
-        "agent-tests-auth",
-        "auth",
-        env={**env, "PORT": str(port), "LOG_LEVEL": "WARNING"},
-        ready_url=f"http://127.0.0.1:{port}/readyz",
+        "agent-tests-auth", "auth", env={**env, "LOG_LEVEL": "WARNING"}, ready_path="/readyz"
     )
     with process:
-        yield Service(process, f"http://127.0.0.1:{port}", env=env)
+        yield Service(process, process.url(), env=env)
 
 
 @pytest.fixture(scope="session")
@@ -91,29 +87,27 @@ def conversations_service(
         check=True,
         capture_output=True,
     )
-    port, grpc_port = free_port(), free_port()
     process = ServiceProcess.python_module(
         "agent-tests-conversations",
         "conversations",
-        env={**env, "PORT": str(port), "GRPC_PORT": str(grpc_port), "LOG_LEVEL": "WARNING"},
-        ready_url=f"http://127.0.0.1:{port}/readyz",
+        env={**env, "LOG_LEVEL": "WARNING"},
+        ready_path="/readyz",
     )
     with process:
-        yield Service(process, f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}")
+        yield Service(process, process.url(), f"127.0.0.1:{process.ports['grpc']}")
 
 
 @pytest.fixture(scope="session")
 @starts_processes
 def offline_model() -> Iterator[Service]:
-    port = free_port()
     process = ServiceProcess.python_module(
         "agent-tests-offline-model",
         "offline_model",
-        env={"PORT": str(port), "LOG_LEVEL": "warning"},
-        ready_url=f"http://127.0.0.1:{port}/healthz",
+        env={"LOG_LEVEL": "warning"},
+        ready_path="/healthz",
     )
     with process:
-        yield Service(process, f"http://127.0.0.1:{port}")
+        yield Service(process, process.url())
 
 
 AgentFactory = Callable[..., Service]
@@ -131,10 +125,8 @@ def make_agent(
     started: list[ServiceProcess] = []
 
     def start(name: str = "agent", **env: str) -> Service:
-        port = free_port()
         settings = {
             **test_keys.env(),
-            "PORT": str(port),
             "CONVERSATIONS_GRPC_TARGET": conversations_service.grpc_target,
             "AUTH_URL": auth_service.url,
             "AGENT_CLIENT_SECRET": AGENT_CLIENT_SECRET,
@@ -152,10 +144,10 @@ def make_agent(
             f"agent-tests-{name}",
             "agent",
             env=settings,
-            ready_url=f"http://127.0.0.1:{port}/readyz",
+            ready_path="/readyz",
         )
         started.append(process.start())
-        return Service(process, f"http://127.0.0.1:{port}", env=settings)
+        return Service(process, process.url(), env=settings)
 
     yield start
     for process in started:

@@ -245,19 +245,10 @@ class RunningService:
 @starts_processes
 def service_process(database_url: str, test_keys: TestKeys) -> Iterator[RunningService]:
     """`python -m conversations` on the session's database (next to the in-process one)."""
-    port, grpc_port = free_port(), free_port()
-    env = {
-        **test_keys.env(),
-        "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "GRPC_PORT": str(grpc_port),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**test_keys.env(), "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     process = ServiceProcess.python_module(
-        "conversations-tests",
-        "conversations",
-        env=env,
-        ready_url=f"http://127.0.0.1:{port}/readyz",
+        "conversations-tests", "conversations", env=env, ready_path="/readyz"
     )
     with process:
-        yield RunningService(process, f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", env)
+        grpc_target = f"127.0.0.1:{process.ports['grpc']}"
+        yield RunningService(process, process.url(), grpc_target, env)

@@ -14,7 +14,7 @@ import grpc
 import httpx
 import psycopg
 import pytest
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ServiceProcess
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from sqlmodel import SQLModel
@@ -107,18 +107,9 @@ def test_grpc_reflection_lists_the_services(service_process: RunningService) -> 
 
 @pytest.mark.process
 def test_sigterm_stops_the_process_gracefully(service_process: RunningService) -> None:
-    port, grpc_port = free_port(), free_port()
-    env = {
-        **service_process.env,
-        "PORT": str(port),
-        "GRPC_PORT": str(grpc_port),
-        "LOG_LEVEL": "INFO",
-    }
+    env = {**service_process.env, "LOG_LEVEL": "INFO"}
     process = ServiceProcess.python_module(
-        "conversations-sigterm",
-        "conversations",
-        env=env,
-        ready_url=f"http://127.0.0.1:{port}/readyz",
+        "conversations-sigterm", "conversations", env=env, ready_path="/readyz"
     ).start()
     assert process.proc is not None
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_testkit.polling import poll_until
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ServiceProcess
 from conversations import db, migrate, store
 from conversations.settings import Settings
 from conversations.sweeper import sweep_stale_replies
@@ -122,18 +122,14 @@ async def wait_for_status(rpc: Rpc, user: User, reply: pb.Message, status: str) 
 async def test_the_service_process_sweeps_stale_replies_on_its_own(
     database_url: str, test_keys: TestKeys, rpc: Rpc, alice: User, conn: Conn
 ) -> None:
-    port = free_port()
     env = {
         **test_keys.env(),
         "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "GRPC_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "REPLY_LEASE_SECONDS": "1",  # swept every third of a second
     }
-    ready_url = f"http://127.0.0.1:{port}/readyz"
     process = ServiceProcess.python_module(
-        "conversations-sweeper", "conversations", env=env, ready_url=ready_url
+        "conversations-sweeper", "conversations", env=env, ready_path="/readyz"
     )
     with process:
         reply = await started_reply(rpc, alice, "Cut off")

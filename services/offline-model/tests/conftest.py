@@ -1,4 +1,4 @@
-"""One real offline model process for the whole module, on a free port."""
+"""One real offline model process for the whole module, on the port it binds."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from collections.abc import AsyncIterator, Iterator
 import openai
 import pytest
 from chat_testkit.plugin import starts_processes
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ServiceProcess
 
 
 @pytest.fixture(scope="session")
 @starts_processes
 def model_url() -> Iterator[str]:
-    port = free_port()
-    env = {"PORT": str(port), "OFFLINE_MODEL_TOKENS_PER_SECOND": "0", "LOG_LEVEL": "warning"}
+    env = {"OFFLINE_MODEL_TOKENS_PER_SECOND": "0", "LOG_LEVEL": "warning"}
     with ServiceProcess.python_module(
-        "offline-model", "offline_model", env=env, ready_url=f"http://127.0.0.1:{port}/healthz"
-    ):
-        yield f"http://127.0.0.1:{port}/v1"
+        "offline-model", "offline_model", env=env, ready_path="/healthz"
+    ) as process:
+        yield process.url("/v1")
 
 
 @pytest.fixture
