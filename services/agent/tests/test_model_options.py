@@ -11,7 +11,7 @@ import pytest
 from agent.context import RequestContext
 from agent.history import user_content
 from agent.model import Finish, ModelError, ReasoningDelta, TextDelta
-from agent.turns import ReplyReasoning, TurnOptions
+from agent.turn_events import ReplyReasoning, TurnOptions
 from chat.conversations.v1 import conversations_pb2 as pb
 
 from services.agent.tests.fake_model import ScriptedModel, says

@@ -13,7 +13,7 @@ import pytest
 from agent.context import RequestContext
 from agent.model import ModelError, TextDelta
 from agent.tools import default_tools
-from agent.turns import (
+from agent.turn_events import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.context import RequestContext
 from agent.model import ModelEvent, TextDelta
-from agent.turns import ReplyDelta, ReplyDone
+from agent.turn_events import ReplyDelta, ReplyDone
 
 from services.agent.tests.fake_model import ScriptedModel, Stall
 from services.agent.tests.fakes import FakeConversations, make_pipeline

@@ -7,7 +7,7 @@ import uuid
 
 from agent.context import RequestContext
 from agent.model import TextDelta
-from agent.turns import ReplyDone
+from agent.turn_events import ReplyDone
 
 from services.agent.tests.fake_model import ScriptedModel
 from services.agent.tests.fakes import FakeConversations, make_pipeline

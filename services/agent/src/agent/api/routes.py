@@ -20,18 +20,17 @@ from agent.background import spawn
 from agent.context import RequestContext
 from agent.deps import CurrentUser, PipelineDep, SettingsDep
 from agent.schemas import SendMessage, TurnFailedOut, TurnOut, message_dict
-from agent.turns import (
+from agent.turn_events import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,
     ReplyStarted,
-    ReplyStream,
     ReplyToolCalls,
     ReplyToolProgress,
     ReplyToolResult,
     StartedTurn,
-    TurnPipeline,
 )
+from agent.turns import ReplyStream, TurnPipeline
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["messages"])

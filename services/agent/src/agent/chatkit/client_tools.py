@@ -34,7 +34,7 @@ from agent.chatkit.context import ChatContext
 from agent.chatkit.store import ConversationsStore, row_id
 from agent.history import tool_calls_of
 from agent.tools import ToolRegistry
-from agent.turns import ReplyDone, ReplyEvent, ReplyToolCalls
+from agent.turn_events import ReplyDone, ReplyEvent, ReplyToolCalls
 
 ONE_AT_A_TIME = "error: the chat client runs one tool call at a time; call it again"
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from chatkit.types import ThreadMetadata
 
 from agent.context import RequestContext
-from agent.turns import StartedTurn
+from agent.turn_events import StartedTurn
 
 
 @dataclass(slots=True)

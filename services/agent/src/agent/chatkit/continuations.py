@@ -13,7 +13,7 @@ from chatkit.types import InferenceOptions, ThreadMetadata, UserMessageItem
 
 from agent.chatkit.context import ChatContext
 from agent.chatkit.store import ConversationsStore
-from agent.turns import StartedTurn
+from agent.turn_events import StartedTurn
 
 # How far back a continuation looks for its items and the user message it answers.
 LOOK_BACK = 20

@@ -33,7 +33,7 @@ from chatkit.types import (
 
 from agent.chatkit import items
 from agent.history import tool_calls_of
-from agent.turns import (
+from agent.turn_events import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,

@@ -54,7 +54,7 @@ from agent.chatkit.reply_view import ReplyView
 from agent.chatkit.sdk_adapters import CachedTypeAdapter
 from agent.chatkit.store import ConversationsStore, row_id
 from agent.chatkit.titles import model_title
-from agent.turns import ReplyDone, ReplyToolResult, TurnOptions
+from agent.turn_events import ReplyDone, ReplyToolResult, TurnOptions
 
 log = logging.getLogger(__name__)
 # The same adapter the SDK's process() validates with (sdk_adapters.install()).
