@@ -1,7 +1,9 @@
 """Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, one turn sent through the gateway with
 a client's W3C `traceparent` arrives at an OTLP/HTTP receiver as spans of that ONE
 trace from every hop: the agent (its HTTP server span and the model call), the gRPC
-call to conversations (client and server) and conversations' Postgres statements.
+call to conversations (client and server) and conversations' Postgres statements; and
+with LOG_FORMAT=json the turn's log lines from the gateway, auth and the agent carry
+that trace id.
 
 The receiver is a tiny HTTP server on loopback, started here, decoding what the
 services' exporters POST to /v1/traces."""
@@ -9,6 +11,7 @@ services' exporters POST to /v1/traces."""
 from __future__ import annotations
 
 import gzip
+import json
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -107,7 +110,13 @@ def traced_stack(
     receiver: OtlpReceiver,
 ) -> Iterator[Stack]:
     """A stack of its own whose services export traces to the test's receiver."""
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        # JSON lines, access lines included: a turn's lines must carry its trace id.
+        "LOG_FORMAT": "json",
+        "ACCESS_LOG": "true",
+    }
     with own_stack("traces", make_database, tmp_path_factory, env=env) as running:
         yield running
 
@@ -161,3 +170,42 @@ async def test_one_turn_is_one_trace_from_the_gateway_to_postgres(
         message=f"a span of every hop ({list(HOPS)}) under the client's trace id",
     )
     assert {s.service for s in spans} >= {"agent", "conversations"}
+
+
+def json_lines_of_trace(stack: Stack, process: str, trace_id: str) -> list[dict[str, object]]:
+    """`process`'s log lines that name `trace_id`, each parsed (a line not JSON fails)."""
+    text = stack.log_path(process).read_text(errors="replace")
+    return [json.loads(line) for line in text.splitlines() if trace_id in line]
+
+
+async def test_json_log_lines_of_a_turn_carry_its_trace_id(traced_stack: Stack) -> None:
+    with traced_stack.extra_gateway(gateway_env={"LOG_FORMAT": "json"}) as url:
+        async with GatewayClient(url) as client:
+            user = await client.sign_up()
+            conversation = await client.create_conversation(user)
+            trace_id = secrets.token_hex(16)
+            sent = await client.http.post(
+                f"/api/chat/conversations/{conversation['id']}/messages",
+                json={"content": "log me"},
+                headers={**user.headers, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+            )
+            assert sent.status_code == 201, sent.text
+        gateway = f"gateway-{url.rsplit(':', 1)[1]}"
+        processes = (gateway, "agent", "auth")
+
+        async def lines_by_process() -> dict[str, list[dict[str, object]]]:
+            return {p: json_lines_of_trace(traced_stack, p, trace_id) for p in processes}
+
+        lines = await poll_until(
+            lines_by_process,
+            lambda found: all(found.values()),
+            within=5,
+            message=f"a JSON log line with the trace id from each of {processes}",
+        )
+    for process, found in lines.items():
+        assert all(line["trace_id"] == trace_id for line in found), (process, found)
+    assert {line["service"] for found in lines.values() for line in found} >= {
+        "gateway",
+        "agent",
+        "auth",
+    }
