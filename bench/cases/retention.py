@@ -1,7 +1,8 @@
 """Case 10: the retention purge (conversations/retention.py) against turns.
 
-Seeded in the bench database: DELETED conversations soft-deleted 40 days ago and OLD
-messages 400 days old in live conversations, MESSAGES_EACH messages per conversation.
+Seeded in the bench database: DELETED conversations (messages 45 days old) soft-deleted
+40 days ago, and OLD live conversations whose messages are 400 days old, MESSAGES_EACH
+messages per conversation.
 The purge is the service's own `purge_due` (advisory lock, RETENTION_BATCH_SIZE rows per
 statement, a pause as long as each batch took), run here on its own pool with
 DELETED_CONVERSATION_RETENTION_DAYS=30 and MESSAGE_RETENTION_DAYS=365. One user sends
@@ -24,8 +25,8 @@ from bench.client import send_json
 from bench.report import Row
 from bench.stats import ms, percentile
 
-DELETED = 500  # conversations soft-deleted 40 days ago (all their messages go)
-OLD = 500  # live conversations whose messages are all 400 days old
+DELETED = 1_000  # conversations soft-deleted 40 days ago (all their messages go)
+OLD = 1_000  # live conversations whose messages are all 400 days old
 MESSAGES_EACH = 100
 BATCH_SIZE = 500  # RETENTION_BATCH_SIZE's default
 POLICY = RetentionPolicy(deleted_days=30, message_days=365, batch_size=BATCH_SIZE)
@@ -36,14 +37,15 @@ TEXT = "Is the purge in the way?"
 _SEED = """
 WITH c AS (
   INSERT INTO conversations (id, user_id, created_at, updated_at, deleted_at)
-  SELECT gen_random_uuid(), gen_random_uuid(), now() - interval '400 days',
-         now() - interval '400 days', CASE WHEN %(deleted)s THEN now() - interval '40 days' END
+  SELECT gen_random_uuid(), gen_random_uuid(), now() - make_interval(days => %(age)s),
+         now() - make_interval(days => %(age)s),
+         CASE WHEN %(deleted)s THEN now() - interval '40 days' END
   FROM generate_series(1, %(conversations)s)
   RETURNING id, user_id
 )
 INSERT INTO messages (id, conversation_id, user_id, role, content, status, created_at)
 SELECT gen_random_uuid(), c.id, c.user_id, 'user', 'an old message ' || i, 'complete',
-       now() - interval '400 days'
+       now() - make_interval(days => %(age)s)
 FROM c, generate_series(1, %(messages)s) AS i
 """
 
@@ -51,9 +53,9 @@ FROM c, generate_series(1, %(messages)s) AS i
 def _seed(ctx: Context) -> int:
     """Seeds what is due; how many messages."""
     with ctx.bench.sql() as conn:
-        for deleted, conversations in ((True, DELETED), (False, OLD)):
-            params = {"deleted": deleted, "conversations": conversations, "messages": MESSAGES_EACH}
-            conn.execute(_SEED, params)
+        for deleted, conversations, age in ((True, DELETED, 45), (False, OLD, 400)):
+            params = {"deleted": deleted, "conversations": conversations, "age": age}
+            conn.execute(_SEED, params | {"messages": MESSAGES_EACH})
         conn.execute("ANALYZE conversations")
         conn.execute("ANALYZE messages")
     return (DELETED + OLD) * MESSAGES_EACH
