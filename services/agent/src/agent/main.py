@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from chat_common import shutdown
 from chat_common.app import build_app
 from chat_common.tokens import CachingVerifier
 from fastapi import FastAPI
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Replies still running (a REST turn whose client left goes on in the
             # background) and final writes still landing: up to the shutdown grace.
-            await drain_background(settings.shutdown_grace_seconds)
+            await drain_background(shutdown.seconds_left(settings.shutdown_grace_seconds))
             await stack.aclose()
             await model.close()
             await conversations.close()
