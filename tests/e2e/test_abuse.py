@@ -21,6 +21,7 @@ from chat_testkit.sse import sse_data
 from devstack import Stack
 
 from tests.helpers.gateway import PASSWORD, GatewayClient
+from tests.helpers.model import model_calls
 from tests.helpers.stacks import own_stack
 
 MAX_CHARS = 10_000  # the stack's MESSAGE_MAX_CHARS
@@ -239,7 +240,9 @@ async def budget_gateway(budget_stack: Stack) -> AsyncIterator[GatewayClient]:
         yield client
 
 
-async def test_chatkit_and_rest_sends_share_one_budget(budget_gateway: GatewayClient) -> None:
+async def test_chatkit_and_rest_sends_share_one_budget(
+    budget_gateway: GatewayClient, budget_stack: Stack
+) -> None:
     user = await budget_gateway.sign_up()
     conversation = await budget_gateway.create_conversation(user)
     for _ in range(2):
@@ -251,6 +254,7 @@ async def test_chatkit_and_rest_sends_share_one_budget(budget_gateway: GatewayCl
     }
     third = await budget_gateway.http.post("/chatkit", json=add, headers=user.headers)
     assert [e["type"] for e in sse_data(third.text)].count("error") == 0
+    calls = await model_calls(budget_stack)
 
     fourth = await budget_gateway.http.post("/chatkit", json=add, headers=user.headers)
     fifth = await budget_gateway.send(user, conversation["id"], "over REST again")
@@ -260,18 +264,22 @@ async def test_chatkit_and_rest_sends_share_one_budget(budget_gateway: GatewayCl
     assert fifth.status_code == 429, fifth.text
     assert int(fifth.headers["retry-after"]) >= 1
     assert fifth.headers["ratelimit-policy"] == '"turns";q=3;w=30'
+    assert await model_calls(budget_stack) == calls, "a refused turn called the model"
     stored = await budget_gateway.messages(user, conversation["id"])
     # The refused ChatKit send keeps its user item (the SDK stores it before the reply
     # starts; retry_after_item answers it later) but got no reply.
     assert [m["role"] for m in stored] == ["user", "assistant"] * 3 + ["user"]
 
 
-async def test_one_user_gets_one_reply_at_a_time(budget_gateway: GatewayClient) -> None:
+async def test_one_user_gets_one_reply_at_a_time(
+    budget_gateway: GatewayClient, budget_stack: Stack
+) -> None:
     user = await budget_gateway.sign_up()
     first, second = (
         await budget_gateway.create_conversation(user),
         await budget_gateway.create_conversation(user),
     )
+    calls = await model_calls(budget_stack)
     slow = asyncio.create_task(budget_gateway.send(user, first["id"], "slowly [[slow:5]]"))
     await asyncio.sleep(0.5)
 
@@ -284,3 +292,4 @@ async def test_one_user_gets_one_reply_at_a_time(budget_gateway: GatewayClient) 
     assert refused.headers["ratelimit"] == f'"concurrent";r=0;t={refused.headers["retry-after"]}'
     assert (await slow).status_code == 201
     assert await budget_gateway.messages(user, second["id"]) == []
+    assert await model_calls(budget_stack) == calls + 1, "the refused turn called the model"
