@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from alembic import command
 from auth.keys import KeyRing, SigningKey, new_ed25519_pem
-from auth.migrate import alembic_config, upgrade
+from auth.migrate import MIGRATIONS, alembic_config, upgrade
 from chat_common.errors import Unauthenticated
 from chat_common.settings import async_database_url
 from chat_common.tokens import TokenVerifier
@@ -205,7 +205,7 @@ def test_migrations_may_run_concurrently(make_database: Callable[..., str]) -> N
         tables = db.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
         ).fetchall()
-    assert versions == [("0003",)]
+    assert versions == [(MIGRATIONS.head(),)]
     assert [t[0] for t in tables] == [
         "alembic_version_auth",
         "auth_account_deletions",

@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 from chat_testkit.processes import ServiceProcess
+from conversations.migrate import MIGRATIONS
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from sqlmodel import SQLModel
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
 
 SERVICE = "chat.conversations.v1.ConversationsService"
 # The tables this service owns.
-TABLES = ("conversations", "messages", "send_budgets", "attachments", "attachment_keys")
+TABLES = (
+    "conversations",
+    "messages",
+    "send_budgets",
+    "attachments",
+    "attachment_keys",
+    "usage_days",
+)
 
 
 @pytest.mark.process
@@ -44,7 +52,7 @@ def test_concurrent_migrations_on_an_empty_database_both_succeed(
         tables = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchall()
-    assert version == [("0009",)]
+    assert version == [(MIGRATIONS.head(),)]
     assert {t for (t,) in tables} == {*TABLES, "alembic_version_conversations"}
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, MetaData, create_engine, text
@@ -86,6 +87,13 @@ class Migrations:
         url = async_database_url(database_url).replace("%", "%%")
         config.set_main_option("sqlalchemy.url", url)
         return config
+
+    def head(self) -> str:
+        """The newest revision in this service's migrations folder."""
+        head = ScriptDirectory(str(self.directory)).get_current_head()
+        if head is None:
+            raise RuntimeError(f"{self.service}: no migrations in {self.directory}")
+        return head
 
     def upgrade(self, database_url: str, revision: str = "head") -> None:
         """Blocking (a synchronous driver): no event loop of its own, none needed."""
