@@ -5,7 +5,7 @@ than that, in batches: this index finds the oldest ones without scanning the tab
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-20
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations

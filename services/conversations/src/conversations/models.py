@@ -8,7 +8,7 @@ mirror it (a test compares them) and document it. Hot paths use SQL written in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -123,13 +123,8 @@ class Message(SQLModel, table=True):
             postgresql_where=sa.text("status = 'in_progress' AND role = 'assistant'"),
         ),
         sa.Index("ix_messages_search", "search_vector", postgresql_using="gin"),
-        # One user's replies by time: the usage ledger and the tokens-per-day quota.
-        sa.Index(
-            "ix_messages_user_created",
-            "user_id",
-            "created_at",
-            postgresql_where=sa.text("role = 'assistant'"),
-        ),
+        # The retention purge (retention.py): messages older than MESSAGE_RETENTION_DAYS.
+        sa.Index("ix_messages_created", "created_at"),
         sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_messages_role"),
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="ck_messages_status"),
         sa.CheckConstraint("feedback IN ('positive', 'negative')", name="ck_messages_feedback"),
@@ -171,6 +166,20 @@ class SendBudget(SQLModel, table=True):
     user_id: UUID = Field(primary_key=True)
     tokens: float = Field(sa_column=sa.Column(sa.Double, nullable=False))
     updated_at: datetime | None = _timestamp()
+
+
+class UsageDay(SQLModel, table=True):
+    """The usage ledger (usage.py): a user's model tokens per UTC day and model, added to
+    when a reply becomes final (migration 0010's trigger); kept when messages go."""
+
+    __tablename__ = "usage_days"
+
+    user_id: UUID = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    model: str = Field(primary_key=True)  # "" for replies stored before models were recorded
+    turns: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    input_tokens: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    output_tokens: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
 
 
 class Attachment(SQLModel, table=True):
@@ -221,6 +230,12 @@ class FeedbackCounts(SQLModel):
 class MessagePage(SQLModel):
     items: list[MessagePublic]
     has_more: bool
+
+
+class MessageWindowPage(MessagePage):
+    """An `around` page: `has_newer` says newer messages exist (page on with `after`)."""
+
+    has_newer: bool
 
 
 # --- what the store returns ----------------------------------------------------------

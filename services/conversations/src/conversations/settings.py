@@ -13,8 +13,9 @@ from conversations.checks import DEFAULT_PAYLOAD_MAX_BYTES
 class Settings(TokenSettings):
     # postgresql://user:pass@host:port/db (psycopg 3 is used whatever the scheme says).
     database_url: str
-    port: int = Field(default=8002, ge=1, le=65535)
-    grpc_port: int = Field(default=50051, ge=1, le=65535)
+    # 0: any free port, reported in $PORT_FILE (chat_common.bound_ports).
+    port: int = Field(default=8002, ge=0, le=65535)
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
     # Longest user-authored message; assistant and tool content get INTERNAL_MAX_CHARS.
     message_max_chars: int = Field(default=10_000, ge=1, le=1_000_000)
     # Largest stored message payload (ChatKit item JSON, UTF-8 bytes) and conversation
@@ -34,8 +35,8 @@ class Settings(TokenSettings):
     # Retention (retention.py): soft-deleted conversations are purged this many days after
     # their deletion (0: at the next run) …
     deleted_conversation_retention_days: int = Field(default=30, ge=0, le=36_500)
-    # … and, when > 0, whole conversations idle (no message, no rename) this long are
-    # deleted too; 0 keeps them for ever.
+    # … and, when > 0, every message older than this many days is purged too (and the
+    # conversations left empty); 0 keeps messages as long as their conversation.
     message_retention_days: int = Field(default=0, ge=0, le=36_500)
     # How often one replica (an advisory lock) purges, and the rows per statement.
     retention_sweep_seconds: float = Field(default=3600.0, gt=0)
