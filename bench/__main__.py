@@ -13,7 +13,17 @@ from pathlib import Path
 import uvloop
 
 from bench import report
-from bench.cases import Context, chatkit, history, listing, search, streams, throughput, turns
+from bench.cases import (
+    Context,
+    chatkit,
+    history,
+    listing,
+    retention,
+    search,
+    streams,
+    throughput,
+    turns,
+)
 from bench.client import http_client, model_client
 from bench.report import Row
 from bench.sizes import FULL, QUICK, Sizes
@@ -31,15 +41,17 @@ CASES: dict[str, CaseRun] = {
     "6": streams.run,
     "8": search.run,
     "9": chatkit.run,
+    "10": retention.run,
 }
 ALIASES = {"2": "1", "7": "3"}
+ALL_CASES = ",".join(str(n) for n in range(1, 11))
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run with small sizes")
     parser.add_argument("--output", type=Path, help="where the markdown goes")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8,9", help="comma list of case numbers")
+    parser.add_argument("--cases", default=ALL_CASES, help="comma list of case numbers")
     parser.add_argument(
         "--profile", action="store_true", help=f"also py-spy the services into {PROFILES}"
     )
