@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from chat_testkit.tools import require_tool
 from devstack.gateway import (
     CONTAINER_TOPOLOGY,
     DERIVED,
@@ -96,6 +97,7 @@ SETTINGS = {
     "REAL_IP_FROM": "10.0.0.0/8, fd00::/8",
     "HSTS_MAX_AGE": "31536000",
     "ATTACHMENT_MAX_BYTES": "2097152",
+    "LOG_FORMAT": "json",
 }
 
 
@@ -155,8 +157,8 @@ def test_image_serves_the_chat_page_and_runs_unprivileged() -> None:
     assert image_env()["GATEWAY_PORT"] == "8080"
 
 
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
 def test_rendered_config_is_accepted_by_nginx(tmp_path: Path) -> None:
+    require_tool(NGINX, "nginx is not installed")
     # Upstream re-resolution needs nginx >= 1.27.3 (the image's); Debian's is older.
     result = run_entrypoint(
         tmp_path,

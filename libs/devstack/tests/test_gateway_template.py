@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from chat_testkit.tools import require_tool
 from devstack.config import StackConfig, find_repo_root
 from devstack.gateway import (
     CONTAINER_TOPOLOGY,
@@ -41,7 +42,7 @@ def _nginx_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     try:
         nginx = nginx_binary()
     except RuntimeError:
-        pytest.skip("nginx is not installed")
+        nginx = require_tool(None, "nginx is not installed")
     (tmp_path / "tmp").mkdir(exist_ok=True)
     config = tmp_path / "nginx.conf"
     config.write_text(text)
@@ -96,6 +97,7 @@ ENVIRONMENT = {
     "REAL_IP_FROM": "10.1.2.0/24",
     "HSTS_MAX_AGE": "4242",
     "ATTACHMENT_MAX_BYTES": "2097152",
+    "LOG_FORMAT": "json",
 }
 RENDERED = {
     "CORS_ALLOWED_ORIGINS": ",https://env.example.com,",
@@ -114,6 +116,7 @@ RENDERED = {
     "REAL_IP_FROM": "set_real_ip_from 10.1.2.0/24;",
     "HSTS_MAX_AGE": '"max-age=4242; includeSubDomains"',
     "ATTACHMENT_MAX_BYTES": "client_max_body_size 2097152;",
+    "LOG_FORMAT": "access_log /dev/stdout gateway_json;",
 }
 
 

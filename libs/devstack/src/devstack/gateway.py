@@ -45,6 +45,8 @@ NO_LIMITS: dict[str, str] = {
 }
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# The access log formats of the template (gateway_text, gateway_json), as the services'.
+LOG_FORMATS = ("text", "json")
 _RATE = re.compile(r"^([1-9]\d*)r/([sm])$")
 
 INSTALL_HINT = (
@@ -137,6 +139,8 @@ def derived_values(settings: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(f"gateway setting {name}: nginx allows at most 65535")
     _positive(settings, "HSTS_MAX_AGE", zero=True)
     _positive(settings, "ATTACHMENT_MAX_BYTES")
+    if settings["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ValueError(f"gateway setting LOG_FORMAT: expected one of {', '.join(LOG_FORMATS)}")
     values["REAL_IP_DIRECTIVES"] = real_ip_directives(settings["REAL_IP_FROM"])
     return values
 
