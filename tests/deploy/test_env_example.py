@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from chat_testkit.tools import require_tool
 from devstack.gateway import DERIVED, load_defaults
 from pydantic_core import PydanticUndefined
 
@@ -72,8 +73,8 @@ def test_required_secrets_are_left_blank_in_the_example() -> None:
         assert f"{secret}=" in lines, f"{secret} must be an empty, active line"
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_generated_env_has_secrets_that_auth_accepts(tmp_path: Path) -> None:
+    require_tool(shutil.which("openssl"), "openssl is not installed")
     from auth.keys import key_ring_from_pems
 
     out = tmp_path / ".env"

@@ -13,7 +13,6 @@ from playwright.async_api import Browser, Page, expect
 from tests.e2e import test_chat_page as chat_page_tests
 from tests.e2e.test_chat_page import PASSWORD, chat_page, new_email, screenshot, sign_up
 
-pytestmark = chat_page_tests.pytestmark  # skipped where there is no Chromium
 browser = chat_page_tests.browser  # the module's one Chromium
 
 NEW_PASSWORD = "a different passphrase"

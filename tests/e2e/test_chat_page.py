@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from chat_testkit.tools import require_tool
 from devstack import RateLimit, Stack
 from playwright.async_api import (
     Browser,
@@ -43,9 +44,10 @@ PASSWORD = "correct horse battery"
 WIDE = ViewportSize(width=1100, height=720)
 NARROW = ViewportSize(width=390, height=760)
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-)
+
+def chromium() -> str:
+    found = CHROMIUM if Path(CHROMIUM).exists() else None
+    return require_tool(found, f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def gateway_url(stack: Stack) -> str:
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium(), headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         await browser.close()

@@ -24,7 +24,6 @@ from tests.e2e.test_chat_page import (
     wait_for_reply,
 )
 
-pytestmark = chat_page_tests.pytestmark  # skipped where there is no Chromium
 browser = chat_page_tests.browser  # the module's one Chromium
 gateway_url, page = chat_page_tests.gateway_url, chat_page_tests.page
 

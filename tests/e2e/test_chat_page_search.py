@@ -21,7 +21,6 @@ from tests.e2e.test_chat_page import (
     wait_for_reply,
 )
 
-pytestmark = chat_page_tests.pytestmark  # skipped where there is no Chromium
 browser = chat_page_tests.browser  # the module's one Chromium
 gateway_url, page = chat_page_tests.gateway_url, chat_page_tests.page
 
@@ -41,7 +40,8 @@ def bury(stack: Stack, marker: str, needle: str) -> None:
             " SELECT gen_random_uuid(), c.id, c.user_id, 'user',"
             "   CASE WHEN i = 0 THEN %(needle)s WHEN i < 0 THEN 'older ' || -i"
             "   ELSE 'filler ' || i END, 'complete'"
-            " FROM c, generate_series(-CAST(%(older)s AS integer), CAST(%(newer)s AS integer)) AS i ORDER BY i",
+            " FROM c, generate_series(-CAST(%(older)s AS integer), CAST(%(newer)s AS integer))"
+            " AS i ORDER BY i",
             {
                 "marker": f"%{marker}%",
                 "needle": f"the answer is {needle}",

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
+from chat_testkit.tools import require_tool
 from devstack import Stack
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -28,8 +28,9 @@ def _script(base_url: str) -> str:
     return script.replace("http://127.0.0.1:8080", base_url).replace("ada@example.com", email)
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl, jq")
 def test_the_readme_walkthrough_works_as_written(stack: Stack) -> None:
+    require_tool(shutil.which("curl"), "needs curl")
+    require_tool(shutil.which("jq"), "needs jq")
     run = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", _script(stack.gateway_url)],
         capture_output=True,
