@@ -10,7 +10,7 @@ import pytest
 from agent.context import RequestContext
 from agent.metrics import error_kind
 from agent.model import ModelError, TextDelta, _status_detail
-from agent.turns import ReplyDelta
+from agent.turn_events import ReplyDelta
 from prometheus_client import REGISTRY
 
 from services.agent.tests.fake_model import ScriptedModel, Stall, Step, says
