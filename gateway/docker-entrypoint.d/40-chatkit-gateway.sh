@@ -48,7 +48,8 @@ whole_number() {
     eval "value=\${$1:-}"
     case "$value" in '' | *[!0-9]*) fail "$1=$value: expected a whole number" ;; esac
 }
-for name in CONN_PER_ADDRESS CONN_PER_USER HSTS_MAX_AGE; do whole_number "$name"; done
+for name in CONN_PER_ADDRESS CONN_PER_USER HSTS_MAX_AGE ATTACHMENT_MAX_BYTES; do whole_number "$name"; done
+case "${LOG_FORMAT:-}" in text | json) ;; *) fail "LOG_FORMAT=${LOG_FORMAT:-}: expected text or json" ;; esac
 
 # Retry-After for the gateway's own 429s: unless set, the seconds until the bucket of
 # <ZONE>_RATE_LIMIT (nginx rates: 10r/m, 5r/s) has room again.

@@ -134,6 +134,8 @@ def test_the_image_renders_the_same_config_as_make_run(
         ("CONN_PER_USER", "ten"),
         ("HSTS_MAX_AGE", "1y"),
         ("REAL_IP_FROM", "10.0.0.0/8;evil"),
+        ("ATTACHMENT_MAX_BYTES", "10M"),
+        ("LOG_FORMAT", "yaml"),
     ],
 )
 def test_a_bad_setting_stops_the_container_and_names_it(

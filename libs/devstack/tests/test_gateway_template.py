@@ -167,6 +167,7 @@ def test_an_unknown_gateway_setting_is_an_error() -> None:
         ("CONN_PER_ADDRESS", "65536"),
         ("HSTS_MAX_AGE", "a year"),
         ("REAL_IP_FROM", "10.0.0.0/8; evil"),
+        ("LOG_FORMAT", "yaml"),
     ],
 )
 def test_a_bad_gateway_setting_is_refused_by_name(name: str, value: str, tmp_path: Path) -> None:
