@@ -4,10 +4,11 @@ API docs off in production, the request id and metrics middleware, the error han
 and `/healthz` + `/readyz`, added in one order for every service. Each service then
 adds its own routes (and auth its own outermost `/verify` layer).
 
-The order, outermost first: request id, then metrics, then the app. The request id is
-set before anything else runs, so the metrics layer, every handler and every log line
-of the request see it, and every response it wraps (a 4xx from routing or validation
-too) carries `X-Request-ID`. Metrics sit inside it and time only the app itself.
+The order, outermost first: request id, then unhandled errors, then metrics, then the app.
+The request id is set before anything else runs, so the metrics layer, every handler and
+every log line of the request see it, and every response it wraps (a 4xx from routing or
+validation, a 500 from an unexpected exception too) carries `X-Request-ID`. Metrics sit
+inside and time only the app itself (an exception counts as a 500 there).
 Starlette makes the middleware added last the outermost, hence the reverse order below.
 """
 
@@ -20,7 +21,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from chat_common.api_docs import docs_urls
-from chat_common.errors import install_error_handlers
+from chat_common.errors import UnhandledErrorMiddleware, install_error_handlers
 from chat_common.health import health_router
 from chat_common.logs import RequestIdMiddleware
 from chat_common.metrics import install_metrics
@@ -47,6 +48,7 @@ def build_app(
         **docs_urls(settings.environment),  # no /docs or /redoc in production
     )
     install_metrics(app, enabled=settings.metrics_enabled)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost (see the module doc)
     install_error_handlers(app)
     app.include_router(health_router(partial(ready, app)))

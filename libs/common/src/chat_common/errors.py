@@ -14,6 +14,7 @@ import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +161,43 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort (Starlette's outermost layer): an app built with build_app()
+        # answers unexpected errors in UnhandledErrorMiddleware, inside the request id.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return _internal_error()
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _internal_error() -> JSONResponse:
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+class UnhandledErrorMiddleware:
+    """A 500 for an exception the app did not handle, answered inside the request-id
+    middleware (Starlette answers it in ServerErrorMiddleware, outside every middleware
+    the app adds), so the response and the log line carry the request id. Pure ASGI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:  # too late for a 500: the server cuts the response
+                raise
+            await _internal_error()(scope, receive, send)
