@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from chat_common.errors import DomainError, InvalidInput, RateLimited
+from chat_common.errors import DomainError, InvalidInput, NotFound, PermissionDenied, RateLimited
 from chatkit.actions import Action
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
@@ -211,7 +211,7 @@ class ChatServer(ChatKitServer[ChatContext]):
             async for event in self._reply(thread, input_user_message, context):
                 yield event
         except DomainError as exc:  # the SDK would show a generic error: say what went wrong
-            raise CustomStreamError(readable(exc), allow_retry=True) from exc
+            raise CustomStreamError(readable(exc), allow_retry=retryable(exc)) from exc
 
     async def _going_on(
         self, thread: ThreadMetadata, context: ChatContext
@@ -360,6 +360,12 @@ def _chars(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
+def retryable(exc: DomainError) -> bool:
+    """Whether sending the same request again may succeed: not after a refusal of the
+    input itself (too large, malformed) or of the target (missing, not allowed)."""
+    return not isinstance(exc, InvalidInput | NotFound | PermissionDenied | NotSupported)
+
+
 def readable(exc: DomainError) -> str:
     if isinstance(exc, RateLimited):
         return f"{exc.message} (try again in {exc.retry_after} s)"
@@ -387,7 +393,7 @@ async def _readable_errors(stream: AsyncIterable[bytes]) -> AsyncGenerator[bytes
         async for chunk in stream:
             yield chunk
     except DomainError as exc:
-        yield _error_frame(readable(exc), allow_retry=True)
+        yield _error_frame(readable(exc), allow_retry=retryable(exc))
     except Exception:
         log.exception("a ChatKit stream failed")
         yield _error_frame("Something went wrong on our side; please try again.", allow_retry=True)
