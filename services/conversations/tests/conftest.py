@@ -1,9 +1,10 @@
 """Fixtures for the conversations service's tests.
 
 One fresh database per session, migrated by `conversations.migrate`. The service runs
-in this process (its real lifespan: pool, gRPC server on a free port): REST is called
-through httpx's ASGI transport, gRPC through a real channel to that real server. The
-few tests that need the real process (`python -m conversations`) use `service_process`.
+in this process (its real lifespan: pool, gRPC server on the port it bound: `grpc_port`):
+REST is called through httpx's ASGI transport, gRPC through a real channel to that real
+server. The few tests that need the real process (`python -m conversations`) use
+`service_process`.
 
 Tests stay independent by using fresh users (`make_user`): every query is per user.
 """
@@ -22,9 +23,10 @@ import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from chat_testkit.plugin import starts_processes
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ServiceProcess
 from chat_testkit.tokens import SERVICE_AUDIENCE, TestKeys
 from conversations import migrate
+from conversations.deps import STATE
 from conversations.main import create_app
 from conversations.settings import Settings
 from fastapi import FastAPI
@@ -178,8 +180,8 @@ def database_url(make_database: Callable[..., str]) -> str:
 def settings(database_url: str, test_keys: TestKeys) -> Settings:
     return Settings(
         database_url=database_url,
-        port=free_port(),
-        grpc_port=free_port(),
+        port=0,  # unused: REST goes through the ASGI transport
+        grpc_port=0,  # the server binds any free port (`grpc_port` below)
         message_max_chars=MAX_CHARS,
         auth_jwks=test_keys.jwks(),
         auth_jwks_url=None,
@@ -207,8 +209,14 @@ async def api(app: FastAPI) -> AsyncIterator[Api]:
 
 
 @pytest.fixture(scope="session")
-async def rpc(app: FastAPI, settings: Settings) -> AsyncIterator[Rpc]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+def grpc_port(app: FastAPI) -> int:
+    """Where the in-process gRPC server listens."""
+    return STATE.of(app).grpc_port
+
+
+@pytest.fixture(scope="session")
+async def rpc(grpc_port: int) -> AsyncIterator[Rpc]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
         yield Rpc(pb_grpc.ConversationsServiceStub(channel))
 
 

@@ -16,8 +16,6 @@ from conversations.checks import INTERNAL_MAX_CHARS
 from conversations.grpc.limits import MAX_SEND_BYTES
 
 if TYPE_CHECKING:
-    from conversations.settings import Settings
-
     from services.conversations.tests.conftest import Rpc, User
 
 Stub = Any  # pb_grpc.ConversationsServiceAsyncStub exists only in the stubs
@@ -25,10 +23,10 @@ BIG_REPLY = "😀" * INTERNAL_MAX_CHARS  # 4 MB of UTF-8, the longest valid repl
 
 
 @pytest.fixture
-async def big_stub(settings: Settings) -> AsyncIterator[Stub]:
+async def big_stub(grpc_port: int) -> AsyncIterator[Stub]:
     """A client that accepts what the server may send (as the agent's client must)."""
     options = [("grpc.max_receive_message_length", 2 * MAX_SEND_BYTES)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}", options) as channel:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}", options) as channel:
         yield pb_grpc.ConversationsServiceStub(channel)
 
 

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 import grpc
 import httpx
 import pytest
-from chat_testkit.processes import free_port
+from conversations.deps import STATE
 from conversations.main import create_app
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 if TYPE_CHECKING:
     from conversations.settings import Settings
-    from fastapi import FastAPI
 
 
 async def reflected_services(port: int) -> list[str] | grpc.StatusCode:
@@ -32,12 +31,12 @@ async def reflected_services(port: int) -> list[str] | grpc.StatusCode:
 
 @pytest.fixture
 async def production(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
-    prod = settings.model_copy(update={"environment": "production", "grpc_port": free_port()})
+    prod = settings.model_copy(update={"environment": "production"})  # GRPC_PORT=0 too
     app = create_app(prod)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://c") as http:
-            yield http, prod.grpc_port
+            yield http, STATE.of(app).grpc_port
 
 
 async def test_production_serves_no_docs_but_the_schema(
@@ -51,12 +50,12 @@ async def test_production_serves_no_docs_but_the_schema(
 
 
 async def test_production_has_no_grpc_reflection(
-    production: tuple[httpx.AsyncClient, int], app: FastAPI, settings: Settings
+    production: tuple[httpx.AsyncClient, int], grpc_port: int
 ) -> None:
-    _, grpc_port = production
+    _, production_grpc_port = production
 
-    assert await reflected_services(grpc_port) == grpc.StatusCode.UNIMPLEMENTED
-    development = await reflected_services(settings.grpc_port)  # the session's server
+    assert await reflected_services(production_grpc_port) == grpc.StatusCode.UNIMPLEMENTED
+    development = await reflected_services(grpc_port)  # the session's server
     assert isinstance(development, list) and "grpc.health.v1.Health" in development
 
 

@@ -23,6 +23,7 @@ class ConversationsState:
     settings: Settings
     pool: db.Pool
     verifier: CachingVerifier
+    grpc_port: int  # where the gRPC server listens (GRPC_PORT=0: the kernel's choice)
 
 
 STATE: AppState[ConversationsState] = AppState("conversations")

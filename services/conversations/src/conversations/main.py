@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             verifier = CachingVerifier(settings.token_verifier())
             grpc_server = GrpcServer(pool=pool, settings=settings, verifier=verifier)
-            STATE.put(app, ConversationsState(settings=settings, pool=pool, verifier=verifier))
+            state = ConversationsState(settings, pool, verifier, grpc_port=grpc_server.port)
+            STATE.put(app, state)
             listener = ReplyListener(settings.libpq_url)
             replies_api.LISTENER.put(app, listener)
             listener.start()
