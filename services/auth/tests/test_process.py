@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -33,12 +36,13 @@ CHEAP_HASHING_ENV = {
 }
 
 
-def auth_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
+def auth_env(database_url: str, **extra: str) -> dict[str, str]:
+    """PORT=0: the process binds any free port (and reports it, see ServiceProcess)."""
     return {
         "ENVIRONMENT": "development",
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
-        "PORT": str(port),
+        "PORT": "0",
         "JWT_PRIVATE_KEYS": "",
         "JWT_KEYS_DIR": "",
         "LOG_LEVEL": "WARNING",
@@ -47,12 +51,9 @@ def auth_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     }
 
 
-def auth_process(database_url: str, port: int, **extra: str) -> ServiceProcess:
+def auth_process(database_url: str, **extra: str) -> ServiceProcess:
     return ServiceProcess.python_module(
-        f"auth-{port}",
-        "auth",
-        env=auth_env(database_url, port, **extra),
-        ready_url=f"http://127.0.0.1:{port}/readyz",
+        "auth-process-tests", "auth", env=auth_env(database_url, **extra), ready_path="/readyz"
     )
 
 
@@ -91,10 +92,9 @@ async def sign_in(base_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 @starts_processes
 def dev_process(auth_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     keys_dir = tmp_path_factory.mktemp("keys")
-    with auth_process(auth_database_url, port, JWT_KEYS_DIR=str(keys_dir)):
-        yield f"http://127.0.0.1:{port}"
+    with auth_process(auth_database_url, JWT_KEYS_DIR=str(keys_dir)) as process:
+        yield process.url()
 
 
 async def test_a_real_process_serves_the_whole_flow(dev_process: str) -> None:
@@ -133,15 +133,8 @@ async def test_a_key_removed_from_the_jwks_stops_verifying_at_other_services(
     jwks_file = tmp_path / ".well-known" / "jwks.json"
     jwks_file.parent.mkdir()
     jwks_file.write_text(KeyRing((old, new)).jwks_json())
-    port = free_port()
-    server = ServiceProcess(
-        f"jwks-{port}",
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=str(tmp_path),
-        ready_port=port,
-    )
     token = forge(old)
-    with server:
+    with static_server(tmp_path) as port:
         verifier = verifier_for(port, cache_ttl=0.2, refetch_interval=0.05)
         assert (await verifier.verify(token)).user_id  # rotated, not yet removed
         jwks_file.write_text(KeyRing((new,)).jwks_json())
@@ -154,6 +147,19 @@ async def test_a_key_removed_from_the_jwks_stops_verifying_at_other_services(
         with pytest.raises(Unauthenticated):  # ...after which the removed key is gone
             await verifier.verify(token)
         assert (await verifier.verify(forge(new))).user_id
+
+
+@contextlib.contextmanager
+def static_server(root: Path) -> Iterator[int]:
+    """Serves `root` over HTTP from a thread of this process, on the port it bound."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
 
 
 def forge(key: SigningKey) -> str:
@@ -181,7 +187,7 @@ def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 @pytest.mark.process
 def test_production_without_keys_fails_fast_with_a_clear_message(auth_database_url: str) -> None:
-    env = auth_env(auth_database_url, free_port(), ENVIRONMENT="production")
+    env = auth_env(auth_database_url, ENVIRONMENT="production")
     env.update(PASSWORD_HASH_TIME_COST="2", PASSWORD_HASH_MEMORY_KIB="19456")
     result = run_module("auth", env)
     assert result.returncode != 0
@@ -263,6 +269,7 @@ def test_a_percent_in_the_database_password_migrates(percent_role: str) -> None:
 
 @pytest.mark.process
 def test_a_failed_migration_prints_no_password() -> None:
+    # A port nothing listens on (free_port: nothing binds it, it only refuses).
     url = f"postgresql://someone:{quote(DB_PASSWORD, safe='')}@127.0.0.1:{free_port()}/none"
     result = run_module("auth.migrate", {"DATABASE_URL": url})
     output = result.stdout + result.stderr
@@ -275,7 +282,7 @@ def test_a_failed_migration_prints_no_password() -> None:
 @pytest.mark.process
 def test_invalid_production_settings_print_no_secret(auth_database_url: str) -> None:
     short_secret = "tooshort-but-secret"
-    env = auth_env(auth_database_url, free_port(), ENVIRONMENT="production")
+    env = auth_env(auth_database_url, ENVIRONMENT="production")
     env.update(
         PASSWORD_HASH_TIME_COST="2",
         PASSWORD_HASH_MEMORY_KIB="19456",
@@ -292,7 +299,7 @@ def test_invalid_production_settings_print_no_secret(auth_database_url: str) -> 
 @pytest.mark.process
 def test_a_bad_signing_key_prints_none_of_it(auth_database_url: str) -> None:
     garbage = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----"
-    env = auth_env(auth_database_url, free_port(), JWT_PRIVATE_KEYS=garbage)
+    env = auth_env(auth_database_url, JWT_PRIVATE_KEYS=garbage)
     result = run_module("auth", env)
     assert result.returncode != 0
     assert "JWT_PRIVATE_KEYS" in result.stderr, result.stderr
