@@ -1,4 +1,5 @@
-"""A tiny MCP server for the agent's tests (stdio by default, `--http PORT` for streamable HTTP).
+"""A tiny MCP server for the agent's tests (stdio by default, `--http` for streamable HTTP on
+any free port, written to $PORT_FILE once it listens: chat_common.bound_ports).
 
 Tools: `add` (two numbers), `whoami` (this server's name, from MCP_SERVER_NAME), `pid` (so a
 test can kill it), `slow` (sleeps past any test deadline),
@@ -11,6 +12,8 @@ import asyncio
 import os
 import sys
 
+import uvicorn
+from chat_common import bound_ports
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -56,8 +59,17 @@ def broken() -> str:
     raise ToolError("broken on purpose")
 
 
+def serve_http() -> None:
+    config = uvicorn.Config(server.streamable_http_app(), host="127.0.0.1", port=0)
+    listening = config.bind_socket()
+    listening.listen()  # from here a client waits in the backlog until uvicorn accepts it
+    bound_ports.report("http", listening.getsockname()[1])
+    bound_ports.write_port_file()
+    uvicorn.Server(config).run(sockets=[listening])
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--http":
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    if sys.argv[1:] == ["--http"]:
+        serve_http()
     else:
         server.run()

@@ -16,7 +16,8 @@ from agent.tools import ToolContext, ToolRegistry, default_tools
 from agent.tools.mcp import McpServers, tool_name
 from agent.tools.mcp_config import McpServer
 from chat_testkit.plugin import starts_processes
-from chat_testkit.processes import ServiceProcess, free_port
+from chat_testkit.processes import ARTIFACTS
+from devstack.processes import SERVICE_PORT_SETTINGS, ManagedProcess
 
 SERVER_SCRIPT = str(Path(__file__).with_name("mcp_server.py"))
 STDIO = McpServer(command=sys.executable, args=[SERVER_SCRIPT], env={"MCP_SERVER_NAME": "one"})
@@ -145,12 +146,19 @@ def test_names_follow_the_model_apis_rules() -> None:
 @pytest.fixture(scope="module")
 @starts_processes
 def http_server() -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, SERVER_SCRIPT, "--http", str(port)]
-    with ServiceProcess(
-        "agent-tests-mcp-http", command, env={"MCP_SERVER_NAME": "web"}, ready_port=port
-    ):
-        yield f"http://127.0.0.1:{port}/mcp"
+    """Ready once it reports the port it listens on (no path of an MCP server answers 200)."""
+    server = ManagedProcess(
+        "agent-tests-mcp-http",
+        [sys.executable, SERVER_SCRIPT, "--http"],
+        env={"MCP_SERVER_NAME": "web"},
+        log_path=ARTIFACTS / "agent-tests-mcp-http.log",
+        port_settings=SERVICE_PORT_SETTINGS,
+    )
+    try:
+        server.start().wait_ready(timeout=30)
+        yield server.url("/mcp")
+    finally:
+        server.stop()
 
 
 async def test_a_streamable_http_servers_tools_are_called(http_server: str) -> None:
