@@ -4,16 +4,15 @@ trace id of the span being served; the default stays readable text."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 from io import StringIO
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from chat_common.logs import JsonFormatter, log_handler, request_id_var, user_id_var
-from chat_testkit.processes import free_port, wait_for_port
+from devstack.processes import SERVICE_PORT_SETTINGS, ManagedProcess
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -116,21 +115,24 @@ serve("demo", ServiceSettings, make_app)
 
 
 @pytest.mark.process
-def test_a_service_started_with_log_format_json_prints_json_lines() -> None:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "LOG_FORMAT": "json", "ACCESS_LOG": "true"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", APP], env=env, stderr=subprocess.PIPE, text=True
+def test_a_service_started_with_log_format_json_prints_json_lines(tmp_path: Path) -> None:
+    process = ManagedProcess(
+        "demo",
+        [sys.executable, "-c", APP],
+        env={"PORT": "0", "LOG_FORMAT": "json", "ACCESS_LOG": "true"},
+        log_path=tmp_path / "demo.log",  # its stdout and stderr
+        port_settings=SERVICE_PORT_SETTINGS,
+        ready_path="/healthz",
     )
     try:
-        wait_for_port(port, timeout=20)  # uvicorn listens once the app has started
-        httpx.get(f"http://127.0.0.1:{port}/say", headers={"X-Request-ID": "req-json-1"})
+        process.start().wait_ready(timeout=20)
+        httpx.get(process.url("/say"), headers={"X-Request-ID": "req-json-1"})
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
-    lines = [orjson.loads(line) for line in stderr.splitlines() if line.strip()]
+        process.stop()
+    output = process.log_path.read_text()
+    lines = [orjson.loads(line) for line in output.splitlines() if line.strip()]
     said = [line for line in lines if line["message"] == "said it"]
-    assert said, f"no log line from the route in {stderr!r}"
+    assert said, f"no log line from the route in {output!r}"
     assert said[0]["request_id"] == "req-json-1"
     assert said[0]["service"] == "demo" and said[0]["level"] == "INFO"
     assert {line["logger"] for line in lines} >= {"demo.route", "uvicorn.access"}
