@@ -117,7 +117,7 @@ def echo_gateway(stack: Stack) -> Iterator[str]:
     upstream = f"127.0.0.1:{server.server_address[1]}"
     config = stack.config
     settings = GatewaySettings(
-        port=free_port(),
+        port=free_port(),  # picked: nginx cannot report a port it bound
         auth=upstream,
         conversations=upstream,
         agents=(upstream,),

@@ -27,7 +27,7 @@ def test_the_chat_page_is_served_from_a_folder_only_its_owner_can_enter(tmp_path
     static = private / "checkout" / "gateway" / "static"
     shutil.copytree(ROOT / "gateway" / "static", static)
     settings = GatewaySettings(
-        port=free_port(),
+        port=free_port(),  # picked: nginx cannot report a port it bound
         auth=NOWHERE,
         conversations=NOWHERE,
         agents=(NOWHERE,),

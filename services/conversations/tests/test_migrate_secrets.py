@@ -34,6 +34,7 @@ def test_the_url_reaches_alembic_unmangled() -> None:
 
 
 def test_a_failed_migration_prints_no_password() -> None:
+    # A port nothing listens on (free_port: nothing binds it, it only refuses).
     result = run_migrate(f"postgresql://someone:{ENCODED}@127.0.0.1:{free_port()}/none")
     output = result.stdout + result.stderr
     assert result.returncode != 0
