@@ -23,6 +23,7 @@ REST_ROUTES = [
     ("GET", BASE + "/{c}/messages", None),
     ("GET", BASE + "/{c}/messages?before={m}", None),
     ("GET", BASE + "/{c}/messages?after={m}", None),
+    ("GET", BASE + "/{c}/messages?around={m}", None),
 ]
 
 RequestFor = Callable[[str, str], Any]
@@ -110,15 +111,18 @@ async def test_another_users_message_is_not_found_through_ones_own_conversation(
     assert (await api.messages(alice, alices["id"]))["items"][0]["content"] == "secret"
 
 
+# A cursor names a point of the conversation (422 when it is none); `around` names the
+# message to show (404 when the conversation has none such).
+@pytest.mark.parametrize(("anchor", "status"), [("before", 422), ("after", 422), ("around", 404)])
 async def test_another_users_message_is_no_history_anchor(
-    api: Api, rpc: Rpc, alice: User, bob: User
+    api: Api, rpc: Rpc, alice: User, bob: User, anchor: str, status: int
 ) -> None:
     message = await rpc.append(alice, (await api.create(alice))["id"], "secret")
     bobs = await api.create(bob)
 
-    response = await api.get(bob, f"{BASE}/{bobs['id']}/messages", params={"before": message.id})
+    response = await api.get(bob, f"{BASE}/{bobs['id']}/messages", params={anchor: message.id})
 
-    assert response.status_code == 422
+    assert response.status_code == status, response.text
     assert "secret" not in response.text
 
 
