@@ -77,6 +77,29 @@ async def test_a_final_reply_refuses_new_usage_and_tool_calls(rpc: Rpc, alice: U
         )
 
 
+async def test_an_interrupted_reply_takes_its_late_usage_once(rpc: Rpc, alice: User) -> None:
+    """Cancelled before its agent's final write: the usage alone is still taken, once."""
+    reply = await reply_in(rpc, alice, "interrupted", content="Half")
+    late = pb.Usage(input_tokens=12, output_tokens=7, model="gpt-test")
+
+    after = await update(rpc, alice, reply, usage=late)
+    again = await update(rpc, alice, reply, usage=late)  # a retried write: the same values
+
+    tokens = (late.input_tokens, late.output_tokens)
+    assert (after.status, after.content) == ("interrupted", "Half")
+    assert (after.usage.input_tokens, after.usage.output_tokens) == tokens
+    assert (again.usage.input_tokens, again.usage.output_tokens) == tokens
+    other = pb.UpdateMessageRequest(
+        conversation_id=reply.conversation_id, message_id=reply.id, usage=pb.Usage(input_tokens=1)
+    )
+    assert await rpc.error(alice, "UpdateMessage", other) == grpc.StatusCode.FAILED_PRECONDITION
+    with_text = pb.UpdateMessageRequest(
+        conversation_id=reply.conversation_id, message_id=reply.id, content="Half and more"
+    )
+    with_text.usage.CopyFrom(late)
+    assert await rpc.error(alice, "UpdateMessage", with_text) == grpc.StatusCode.FAILED_PRECONDITION
+
+
 async def test_a_retried_final_write_is_accepted(rpc: Rpc, alice: User) -> None:
     reply = await reply_in(rpc, alice, "complete")
 

@@ -128,6 +128,32 @@ async def test_a_reply_ended_without_usage_counts_its_turn(api: Api, rpc: Rpc, a
     ]
 
 
+async def test_a_cancelled_replys_late_usage_is_charged_once(
+    api: Api, rpc: Rpc, alice: User
+) -> None:
+    conv = await rpc.conversation(alice, title="usage")
+    turn = await rpc.turn(alice, conv.id, "hello")
+    reply_id = turn.assistant_message.id
+    cancel = pb.UpdateMessageRequest(
+        conversation_id=conv.id, message_id=reply_id, status="interrupted"
+    )
+    await rpc(alice, "UpdateMessage", cancel)
+    late = pb.UpdateMessageRequest(
+        conversation_id=conv.id,
+        message_id=reply_id,
+        usage=pb.Usage(input_tokens=10, output_tokens=5, model="gpt-test"),
+    )
+    await rpc(alice, "UpdateMessage", late)
+    await rpc(alice, "UpdateMessage", late)  # the agent's retry of the same write
+
+    rows = [
+        (r["model"], r["input_tokens"], r["output_tokens"], r["turns"])
+        for r in await usage(api, alice)
+    ]
+    # The turn stays where the reply became final; the tokens are the model's.
+    assert sorted(rows) == [("", 0, 0, 1), ("gpt-test", 10, 5, 0)]
+
+
 async def test_another_users_usage_is_invisible(api: Api, rpc: Rpc, alice: User, bob: User) -> None:
     await reply(rpc, alice, (100, 100))
     assert await usage(api, bob) == []

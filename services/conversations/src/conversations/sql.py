@@ -169,6 +169,8 @@ WHERE {LIVE_CONV} AND m.id = %(message_id)s AND m.conversation_id = %(conversati
 # A final message (complete, failed, interrupted) matches an update only when the update
 # changes none of status, content, tool calls and usage (a retried final write, or a
 # payload-only write such as a ChatKit item); a heartbeat (no field set) never matches it.
+# One exception: an `interrupted` reply's usage, while still empty, may be set once (it was
+# cancelled or swept before its agent's final write; migration 0013 charges the ledger).
 # In the WHERE clause, so a concurrent final write or sweep is re-checked on the newest row.
 _SAME_FINAL_STATE = """
     NOT %(heartbeat)s
@@ -176,9 +178,10 @@ _SAME_FINAL_STATE = """
     AND COALESCE(CAST(%(status)s AS text) = m.status, true)
     AND (NOT %(set_tool_calls)s
          OR CAST(%(tool_calls)s AS jsonb) IS NOT DISTINCT FROM m.tool_calls)
-    AND COALESCE(CAST(%(input_tokens)s AS integer) = m.input_tokens, true)
-    AND COALESCE(CAST(%(output_tokens)s AS integer) = m.output_tokens, true)
-    AND COALESCE(CAST(%(model)s AS text) = m.model, true)"""
+    AND ((m.status = 'interrupted' AND m.input_tokens = 0 AND m.output_tokens = 0)
+         OR (COALESCE(CAST(%(input_tokens)s AS integer) = m.input_tokens, true)
+             AND COALESCE(CAST(%(output_tokens)s AS integer) = m.output_tokens, true)
+             AND COALESCE(CAST(%(model)s AS text) = m.model, true)))"""
 
 # `content_ok_for_user` is false when new content breaks the user-authored limits: then
 # only non-user messages match (the caller tells "too long" from "not found" afterwards).
