@@ -124,18 +124,10 @@ class ReplyWriter:
     async def _finish(self, status: str, tool_calls: list[ToolCall] | None) -> pb.Message:
         if self._flush is not None:
             await asyncio.wait([self._flush])
-        if self.ended:  # the stored final state stands: nothing more to write
-            return await self._stored()
-        request = pb.UpdateMessageRequest(
-            conversation_id=self.message.conversation_id,
-            message_id=self.message.id,
-            content="".join(self.parts),
-            status=status,
-        )
-        if self.usage is not None:
-            request.usage.input_tokens = self.usage.input_tokens
-            request.usage.output_tokens = self.usage.output_tokens
-            request.usage.model = self.usage.model
+        if self.ended:  # the stored final state stands: only the usage is still owed
+            return await self._late_usage()
+        request = self._update()
+        request.content, request.status = "".join(self.parts), status
         if tool_calls:
             request.tool_calls_json = orjson.dumps([c.as_chat() for c in tool_calls]).decode()
         try:
@@ -144,8 +136,33 @@ class ReplyWriter:
             # The reply had already ended (the stale-reply sweeper, an explicit cancel):
             # a final state is final, so report the one stored.
             log.warning("reply %s had already ended; keeping its stored state", self.message.id)
-            return await self._stored()
+            return await self._late_usage()
         return self.message
+
+    def _update(self) -> pb.UpdateMessageRequest:
+        """An UpdateMessage of this reply with the usage known so far."""
+        request = pb.UpdateMessageRequest(
+            conversation_id=self.message.conversation_id, message_id=self.message.id
+        )
+        if self.usage is not None:
+            request.usage.input_tokens = self.usage.input_tokens
+            request.usage.output_tokens = self.usage.output_tokens
+            request.usage.model = self.usage.model
+        return request
+
+    async def _late_usage(self) -> pb.Message:
+        """The stored state of a reply ended elsewhere, after sending the tokens it spent:
+        conversations takes a usage-only write once on a reply ended before its final
+        write, so the usage ledger counts what the model was paid for."""
+        if self.usage is not None:
+            try:
+                self.message = await self._conversations.update_message(
+                    self._user_id, self._update()
+                )
+                return self.message
+            except DomainError as exc:  # it had its usage (or is gone): the state stands
+                log.info("usage of ended reply %s not stored: %s", self.message.id, exc)
+        return await self._stored()
 
     async def _stored(self) -> pb.Message:
         self.message = await self._conversations.get_message(
