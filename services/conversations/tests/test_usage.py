@@ -150,8 +150,8 @@ async def test_a_cancelled_replys_late_usage_is_charged_once(
         (r["model"], r["input_tokens"], r["output_tokens"], r["turns"])
         for r in await usage(api, alice)
     ]
-    # The turn stays where the reply became final; the tokens are the model's.
-    assert sorted(rows) == [("", 0, 0, 1), ("gpt-test", 10, 5, 0)]
+    # One turn with its tokens, under the model that came with the late usage.
+    assert rows == [("gpt-test", 10, 5, 1)]
 
 
 async def test_another_users_usage_is_invisible(api: Api, rpc: Rpc, alice: User, bob: User) -> None:

@@ -4,13 +4,13 @@ A reply cancelled (or swept) while the model ran becomes final before the agent'
 write (`interrupted`), and migration 0010's trigger charges it then, with no tokens. The
 agent then sends its usage alone; conversations accepts that once, on an interrupted
 reply whose usage is still empty (sql.UPDATE_MESSAGE), and this trigger adds those
-tokens to the ledger. The
-turn stays counted where the reply became final: only tokens are added here. Repeating
-the same usage changes no empty usage, so it adds nothing.
+tokens to the ledger. The turn was counted under model '' when the reply became final (its
+model comes with the usage): it moves to the reply's model now, so the ledger shows one
+turn with its tokens. Repeating the same usage changes no empty usage: it adds nothing.
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-21
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -28,12 +28,26 @@ def upgrade() -> None:
         """
         CREATE FUNCTION charge_late_usage() RETURNS trigger
         LANGUAGE plpgsql AS $$
+        DECLARE
+          today date := CAST(now() AT TIME ZONE 'UTC' AS date);
+          moved integer := 0;
         BEGIN
+          IF COALESCE(OLD.model, '') = '' AND COALESCE(NEW.model, '') <> '' THEN
+            UPDATE usage_days SET turns = turns - 1
+            WHERE user_id = NEW.user_id AND day = today AND model = '' AND turns > 0;
+            IF FOUND THEN
+              moved := 1;
+              DELETE FROM usage_days
+              WHERE user_id = NEW.user_id AND day = today AND model = ''
+                AND turns = 0 AND input_tokens = 0 AND output_tokens = 0;
+            END IF;
+          END IF;
           INSERT INTO usage_days AS d (user_id, day, model, turns, input_tokens, output_tokens)
-          VALUES (NEW.user_id, CAST(now() AT TIME ZONE 'UTC' AS date), COALESCE(NEW.model, ''),
-                  0, NEW.input_tokens, NEW.output_tokens)
+          VALUES (NEW.user_id, today, COALESCE(NEW.model, ''),
+                  moved, NEW.input_tokens, NEW.output_tokens)
           ON CONFLICT (user_id, day, model) DO UPDATE
-          SET input_tokens = d.input_tokens + EXCLUDED.input_tokens,
+          SET turns = d.turns + EXCLUDED.turns,
+              input_tokens = d.input_tokens + EXCLUDED.input_tokens,
               output_tokens = d.output_tokens + EXCLUDED.output_tokens;
           RETURN NULL;
         END $$
