@@ -312,16 +312,18 @@ class DeleteAttachmentResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class StartReplyRequest(_message.Message):
-    __slots__ = ("conversation_id", "user_message_id", "history_limit", "continuation")
+    __slots__ = ("conversation_id", "user_message_id", "history_limit", "continuation", "retry")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     USER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
     CONTINUATION_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     user_message_id: str
     history_limit: int
     continuation: bool
-    def __init__(self, conversation_id: _Optional[str] = ..., user_message_id: _Optional[str] = ..., history_limit: _Optional[int] = ..., continuation: _Optional[bool] = ...) -> None: ...
+    retry: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., user_message_id: _Optional[str] = ..., history_limit: _Optional[int] = ..., continuation: _Optional[bool] = ..., retry: _Optional[bool] = ...) -> None: ...
 
 class StartReplyResponse(_message.Message):
     __slots__ = ("assistant_message", "replayed", "history", "history_truncated")
