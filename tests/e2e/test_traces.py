@@ -5,6 +5,10 @@ call to conversations (client and server) and conversations' Postgres statements
 with LOG_FORMAT=json the turn's log lines from the gateway, auth and the agent carry
 that trace id.
 
+Without a (well-formed) client `traceparent` the trace starts at the gateway: the trace id
+on its access line is the one every service's spans and log lines of that request carry,
+and a malformed client value is replaced, never passed on.
+
 The receiver is a tiny HTTP server on loopback, started here, decoding what the
 services' exporters POST to /v1/traces."""
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from chat_testkit.plugin import DatabaseFactory
 from chat_testkit.polling import poll_until
-from chat_testkit.processes import free_port
 from devstack import Stack
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -66,7 +70,7 @@ class OtlpReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def add(self, request: ExportTraceServiceRequest) -> None:
@@ -209,3 +213,101 @@ async def test_json_log_lines_of_a_turn_carry_its_trace_id(traced_stack: Stack) 
         "agent",
         "auth",
     }
+
+
+# ---- a trace that starts at the gateway (the client sent no usable traceparent)
+GATEWAY_TRACE = re.compile(r'(?:trace=|"trace_id":")([0-9a-f]{32})\b')
+
+
+async def gateway_trace_id(stack: Stack, request_id: str) -> str:
+    """The trace id on the gateway's access line of the request sent with `request_id`."""
+
+    async def traces() -> list[str]:
+        text = stack.log_path("gateway").read_text(errors="replace")
+        lines = [line for line in text.splitlines() if request_id in line]
+        return [m.group(1) for line in lines if (m := GATEWAY_TRACE.search(line))]
+
+    found = await poll_until(traces, within=5, message=f"an access line of {request_id}")
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def spans_with_hops(
+    receiver: OtlpReceiver, trace_id: str, hops: dict[str, Callable[[ReceivedSpan], bool]]
+) -> list[ReceivedSpan]:
+    async def spans_of_the_trace() -> list[ReceivedSpan]:
+        return receiver.of_trace(trace_id)
+
+    return await poll_until(
+        spans_of_the_trace,
+        lambda spans: all(any(seen(s) for s in spans) for seen in hops.values()),
+        within=15,
+        message=f"a span of every hop ({list(hops)}) under the gateway's trace id {trace_id}",
+    )
+
+
+async def test_a_turn_without_traceparent_is_traced_under_the_gateways_trace_id(
+    traced_stack: Stack, gateway: GatewayClient, receiver: OtlpReceiver
+) -> None:
+    user = await gateway.sign_up()
+    conversation = await gateway.create_conversation(user)
+    request_id = f"no-traceparent-{secrets.token_hex(8)}"
+    sent = await gateway.http.post(
+        f"/api/chat/conversations/{conversation['id']}/messages",
+        json={"content": "trace me from the gateway"},
+        headers={**user.headers, "X-Request-ID": request_id},
+    )
+    assert sent.status_code == 201, sent.text
+
+    trace_id = await gateway_trace_id(traced_stack, request_id)
+    assert trace_id != "0" * 32
+    spans = await spans_with_hops(receiver, trace_id, HOPS)
+    assert {s.service for s in spans} >= {"agent", "conversations"}
+
+    # The services' JSON lines of this request (auth's check and the agent's turn) say so.
+    for process in ("auth", "agent"):
+        lines = [
+            line
+            for line in json_lines_of_trace(traced_stack, process, trace_id)
+            if line.get("request_id") == request_id
+        ]
+        assert lines, f"no JSON line of {process} for {request_id} with trace {trace_id}"
+
+
+CONVERSATIONS_SERVER: dict[str, Callable[[ReceivedSpan], bool]] = {
+    "conversations HTTP server": lambda s: s.service == "conversations" and s.kind == SERVER,
+}
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        lambda trace, parent: f"00-{trace.upper()}-{parent}-01",  # W3C: lowercase hex only
+        lambda trace, parent: f"00-{trace}-{parent}-01-extra",  # version 00 has 4 fields
+    ],
+    ids=["uppercase", "trailing-field"],
+)
+async def test_a_malformed_traceparent_is_replaced_not_passed_on(
+    traced_stack: Stack,
+    gateway: GatewayClient,
+    receiver: OtlpReceiver,
+    malformed: Callable[[str, str], str],
+) -> None:
+    user = await gateway.sign_up()
+    client_trace = "abcdef" + secrets.token_hex(13)  # letters, so .upper() changes it
+    request_id = f"malformed-traceparent-{secrets.token_hex(8)}"
+    listed = await gateway.http.get(
+        "/api/chat/conversations",
+        headers={
+            **user.headers,
+            "X-Request-ID": request_id,
+            "traceparent": malformed(client_trace, secrets.token_hex(8)),
+        },
+    )
+    assert listed.status_code == 200, listed.text
+
+    trace_id = await gateway_trace_id(traced_stack, request_id)
+    assert trace_id != client_trace
+    # What conversations received is the gateway's trace, and nothing of the client's.
+    await spans_with_hops(receiver, trace_id, CONVERSATIONS_SERVER)
+    assert receiver.of_trace(client_trace) == []
