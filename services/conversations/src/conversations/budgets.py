@@ -67,7 +67,8 @@ SELECT pg_advisory_xact_lock(CAST(%(lock_class)s AS integer), hashtext(CAST(%(us
 # read (ON CONFLICT DO UPDATE locks the row); a refusal reads the tokens from this
 # statement's snapshot, exact under the user's lock.
 # A StartTurn replays when its idempotency key was used; a StartReply when its user
-# message (or a continuation's anchor row) already has a reply.
+# message (or a continuation's anchor row) already has a reply, unless it is a retry (the
+# reply it replaces is deleted in the same transaction, so the retry is a new turn).
 _TURN_REPLAYED = """
     SELECT 1 FROM messages k
     WHERE k.conversation_id = %(conversation_id)s AND k.idempotency_key = %(idempotency_key)s
@@ -75,7 +76,7 @@ _TURN_REPLAYED = """
 _REPLY_REPLAYED = """
     SELECT 1 FROM messages k
     WHERE k.conversation_id = %(conversation_id)s AND k.reply_to = %(user_message_id)s
-      AND k.user_id = %(user_id)s"""
+      AND k.user_id = %(user_id)s AND NOT %(retry)s"""
 _CHARGE = f"""
 WITH replay AS (
   SELECT EXISTS ({{replayed}}
@@ -152,7 +153,7 @@ async def charge(
     db: Connection, *, budget: TurnBudget, turn: Mapping[str, Any], reply: bool = False
 ) -> None:
     """Queues the charge of the turn `turn` names (its user_id, conversation_id and
-    idempotency_key; with `reply`, StartReply's user_message_id instead of the key) in the
+    idempotency_key; with `reply`, StartReply's user_message_id and retry instead) in the
     caller's pipeline, before the turn's own statements: they run in one implicit
     transaction, so the user's lock is held until the turn is committed, and a refusal
     (raised at the pipeline's sync, see `refusals`) skips them."""
@@ -164,6 +165,7 @@ async def charge(
         "conversation_id": turn["conversation_id"],
         "idempotency_key": turn.get("idempotency_key"),
         "user_message_id": turn.get("user_message_id"),
+        "retry": bool(turn.get("retry")),
         "max_turns": budget.max_concurrent,
         "burst": budget.burst,
         "per_second": budget.per_minute / 60,

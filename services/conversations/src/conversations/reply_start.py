@@ -5,7 +5,9 @@ StartTurn stores a user message and its reply together; StartReply only starts t
 with the same per-user budget and the same atomicity (budgets.py: the user's advisory
 lock, then the charge, then the insert, in one implicit transaction). It is idempotent per
 user message: while a reply to it exists (reply_to), that reply is returned, and nothing
-is stored or charged. A retry first deletes the old reply, so it gets a new one.
+is stored or charged. A retry (ChatKit's retry_after_item) replaces it: in the same
+transaction, after the charge, the rows after the user message are deleted and a new
+reply is started, so a refused retry keeps the old reply (nothing is deleted).
 
 A continuation (ChatKit's client tool output, structured input's answers) goes on with a
 turn without a new user message: its anchor is the row the turn goes on from, a `tool`
@@ -19,7 +21,7 @@ import uuid
 from typing import Any, Final
 from uuid import UUID
 
-from chat_common.errors import NotFound
+from chat_common.errors import InvalidInput, NotFound
 
 from conversations import budgets
 from conversations.checks import check_limit
@@ -35,6 +37,14 @@ SELECT 1 FROM messages m
 WHERE m.id = %(user_message_id)s AND m.conversation_id = %(conversation_id)s
   AND m.user_id = %(user_id)s
 FOR UPDATE
+"""
+
+# A retry's deletion: every row after the user message in this user's live conversation
+# (as DeleteMessage, one by one, would; the usage ledger keeps what they spent).
+DELETE_AFTER_USER_MESSAGE: Final = f"""
+DELETE FROM messages AS m USING conversations c, messages u
+WHERE {LIVE_CONV} AND u.id = %(user_message_id)s AND u.conversation_id = c.id
+  AND u.role = 'user' AND m.conversation_id = c.id AND m.seq > u.seq
 """
 
 # The rows a continuation may go on from: a tool result, or an answered structured input.
@@ -79,10 +89,14 @@ async def start_reply(
     max_history: int = 100,
     budget: budgets.TurnBudget = budgets.UNLIMITED,
     continuation: bool = False,
+    retry: bool = False,
 ) -> StartedReply:
     """The reply to the stored user message `user_message_id`, or with `continuation` to
     the row the turn goes on from (see the module docstring). Over the user's `budget` it
-    is RateLimited and stores nothing."""
+    is RateLimited and stores nothing. With `retry`, the rows after the user message are
+    deleted first (never a replay); a continuation is no retry."""
+    if retry and continuation:
+        raise InvalidInput("a continuation cannot be retried")
     if history_limit:
         check_limit(history_limit, max_history)
     params: dict[str, Any] = {
@@ -93,11 +107,14 @@ async def start_reply(
         "idempotency_key": None,  # TURN_HISTORY finds the user message by its id
         "history_limit": history_limit,
         "continuation": continuation,
+        "retry": retry,
     }
     with domain_errors(), budgets.refusals(budget):
         async with db.pipeline():
             await budgets.charge(db, budget=budget, turn=params, reply=True)
             await db.execute(LOCK_USER_MESSAGE, params)
+            if retry:
+                await db.execute(DELETE_AFTER_USER_MESSAGE, params)
             started = await db.execute(START_REPLY, params)
             history = await db.execute(TURN_HISTORY, params) if history_limit else None
     row = await started.fetchone()

@@ -186,6 +186,7 @@ class ConversationsServicer(AttachmentsRpc, pb_grpc.ConversationsServiceServicer
                 max_history=GRPC_MAX_HISTORY,
                 budget=self._budget,
                 continuation=request.continuation,
+                retry=request.retry,
             )
         response = pb.StartReplyResponse(
             assistant_message=message_pb(started.assistant_message),
