@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -159,10 +160,15 @@ class ManagedProcess:
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
+        self._port_dir: Path | None = None
 
     @property
     def port_file(self) -> Path:
-        return self.log_path.with_name(f"{self.name}.ports.json")
+        # A folder of this runner's own, not beside the log: stacks may share a log folder
+        # (two runs from one checkout) and must never read each other's reports.
+        if self._port_dir is None:
+            self._port_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-ports-"))
+        return self._port_dir / "ports.json"
 
     def url(self, path: str = "") -> str:
         """`http://127.0.0.1:<reported HTTP port><path>`."""
@@ -285,6 +291,9 @@ class ManagedProcess:
         if self._pump is not None:
             self._pump.join(timeout=2)
             self._pump = None
+        if self._port_dir is not None:
+            shutil.rmtree(self._port_dir, ignore_errors=True)
+            self._port_dir = None
 
     def kill(self) -> None:
         """Abrupt death (SIGKILL to the group), for fault tests."""

@@ -196,6 +196,7 @@ class Stack:
             overrides["CORS_ALLOWED_ORIGINS"] = cors_allowed_origins
         if unknown := set(overrides) - set(base.settings):
             raise ValueError(f"unknown gateway settings: {', '.join(sorted(unknown))}")
+        # nginx cannot bind port 0 and report it: its port is picked (devstack.processes).
         settings = replace(base, port=free_port(), settings={**base.settings, **overrides})
         process = self._gateway(f"gateway-{settings.port}", settings).start()
         try:
