@@ -215,6 +215,7 @@ class Stack:
         if cfg.database_url:
             self.database_url = cfg.database_url
             return
+        # Postgres is told its port (it reports none it bound): the default, else a picked one.
         port = cfg.ports.postgres if port_is_free(cfg.ports.postgres) else free_port()
         self._say(f"starting the embedded Postgres ({cfg.data_path / 'pg'}, port {port})")
         server = postgres.embedded_postgres(
