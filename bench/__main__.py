@@ -18,6 +18,7 @@ from bench.cases import (
     chatkit,
     history,
     listing,
+    observability,
     retention,
     search,
     streams,
@@ -42,9 +43,10 @@ CASES: dict[str, CaseRun] = {
     "8": search.run,
     "9": chatkit.run,
     "10": retention.run,
+    "11": observability.run,  # last: it restarts the services
 }
 ALIASES = {"2": "1", "7": "3"}
-ALL_CASES = ",".join(str(n) for n in range(1, 11))
+ALL_CASES = ",".join(str(n) for n in range(1, 12))
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
