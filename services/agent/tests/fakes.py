@@ -233,12 +233,17 @@ class FakeConversations:
         user = self._message(user_id, request.conversation_id, request.user_message_id)
         if not _answerable(user, continuation=request.continuation):
             raise NotFound("message not found")
-        if (reply_id := self._replies.get(user.id)) in self.messages:
+        replied = self._replies.get(user.id) in self.messages
+        if replied and not request.retry:
+            reply_id = self._replies[user.id]
             return pb.StartReplyResponse(
                 assistant_message=_snapshot(self.messages[reply_id]), replayed=True
             )
         if self.refuse_replies is not None:
             raise self.refuse_replies
+        if request.retry:  # as conversations does: after the charge, in one transaction
+            for later in self._after(request.conversation_id, user.id):
+                del self.messages[later.id]
         reply = self._store(request.conversation_id, role="assistant", status="in_progress")
         self._replies[user.id] = reply.id
         before = self._before(request.conversation_id, reply.id)

@@ -7,13 +7,13 @@ stream; the thread loaded by that check is reused by the SDK for the same reques
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
 import orjson
-from chat_common.errors import DomainError, InvalidInput, NotFound, PermissionDenied, RateLimited
+from chat_common.errors import DomainError, InvalidInput
 from chatkit.actions import Action
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
@@ -21,11 +21,11 @@ from chatkit.store import AttachmentStore
 from chatkit.types import (
     AudioInput,
     ChatKitReq,
-    ErrorEvent,
     FeedbackKind,
     InferenceOptions,
     ItemsListReq,
     SDKHiddenContextItem,
+    StreamingReq,
     SyncCustomActionResponse,
     Thread,
     ThreadItem,
@@ -53,10 +53,16 @@ from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
 from agent.chatkit.sdk_adapters import CachedTypeAdapter
 from agent.chatkit.store import ConversationsStore, row_id
+from agent.chatkit.stream_errors import (
+    NotSupported,
+    readable,
+    readable_errors,
+    retryable,
+    single_error,
+)
 from agent.chatkit.titles import model_title
 from agent.turn_events import ReplyDone, ReplyToolResult, TurnOptions
 
-log = logging.getLogger(__name__)
 # The same adapter the SDK's process() validates with (sdk_adapters.install()).
 _REQUEST: TypeAdapter[ChatKitReq] = CachedTypeAdapter.of(ChatKitReq)
 # What the SDK's default handle_stream_cancelled stores, for the model's next turn.
@@ -85,10 +91,6 @@ SERVED: Final = frozenset(
         "threads.add_structured_input",
     }
 )
-
-
-class NotSupported(DomainError):
-    status, default_message = 400, "this ChatKit request type is not supported"
 
 
 class ChatServer(ChatKitServer[ChatContext]):
@@ -127,10 +129,10 @@ class ChatServer(ChatKitServer[ChatContext]):
         if isinstance(parsed, ThreadsCreateReq | ThreadsAddUserMessageReq):
             refusal = self._refusal(parsed.params.input.inference_options)
             if refusal is not None:  # nothing was stored: the UI shows why
-                return StreamingResult(_single_error(refusal))
+                return StreamingResult(single_error(refusal))
         result = await super().process(request, context)
         if isinstance(result, StreamingResult):
-            return StreamingResult(_readable_errors(result))
+            return StreamingResult(readable_errors(result))
         return result
 
     async def _check(self, request: ChatKitReq, context: ChatContext) -> None:
@@ -197,18 +199,47 @@ class ChatServer(ChatKitServer[ChatContext]):
             reasoning=True,
         )
 
+    async def _process_streaming_impl(
+        self, request: StreamingReq, context: ChatContext
+    ) -> AsyncGenerator[ThreadStreamEvent, None]:
+        if not isinstance(request, ThreadsRetryAfterItemReq):
+            async for event in super()._process_streaming_impl(request, context):
+                yield event
+            return
+        # The SDK deletes the items after the user message before respond() starts the new
+        # reply, so a budget refusal would lose the old one: StartReply(retry) deletes them
+        # and starts the reply in one budgeted transaction instead. Like the SDK, no
+        # removal events: the client drops the later items from its view itself.
+        thread = await self.store.load_thread(request.params.thread_id, context)
+        item = await self.store.load_item(thread.id, request.params.item_id, context)
+        assert isinstance(item, UserMessageItem)  # _check refused any other item
+        retried = partial(self._respond, thread, item, context, retry=True)
+        async for event in self._process_events(thread, context, retried):
+            yield event
+
     async def respond(
         self,
         thread: ThreadMetadata,
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        async for event in self._respond(thread, input_user_message, context, retry=False):
+            yield event
+
+    async def _respond(
+        self,
+        thread: ThreadMetadata,
+        input_user_message: UserMessageItem | None,
+        context: ChatContext,
+        *,
+        retry: bool,
+    ) -> AsyncIterator[ThreadStreamEvent]:
         try:
             if input_user_message is None:  # answers or a client tool's output: it goes on
                 input_user_message = await self._going_on(thread, context)
                 if input_user_message is None:
                     return
-            async for event in self._reply(thread, input_user_message, context):
+            async for event in self._reply(thread, input_user_message, context, retry=retry):
                 yield event
         except DomainError as exc:  # the SDK would show a generic error: say what went wrong
             raise CustomStreamError(readable(exc), allow_retry=retryable(exc)) from exc
@@ -223,13 +254,19 @@ class ChatServer(ChatKitServer[ChatContext]):
         return await client_tools.resume(self.store, thread, context)
 
     async def _reply(
-        self, thread: ThreadMetadata, user_item: UserMessageItem, context: ChatContext
+        self,
+        thread: ThreadMetadata,
+        user_item: UserMessageItem,
+        context: ChatContext,
+        *,
+        retry: bool,
     ) -> AsyncIterator[ThreadStreamEvent]:
         options = self._turn_options(user_item, context)
         first_turn = thread.title is None
         turn = context.replies.pop(user_item.id, None)
         if turn is None:  # the user message is stored without a reply: start one, budgeted
-            reply, history = await self.store.start_reply(thread.id, user_item.id, context)
+            start = self.store.start_reply(thread.id, user_item.id, context, retry=retry)
+            reply, history = await start
         else:
             reply, history = turn.assistant_message, turn.history
         view = ReplyView(
@@ -360,40 +397,5 @@ def _chars(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
-def retryable(exc: DomainError) -> bool:
-    """Whether sending the same request again may succeed: not after a refusal of the
-    input itself (too large, malformed) or of the target (missing, not allowed)."""
-    return not isinstance(exc, InvalidInput | NotFound | PermissionDenied | NotSupported)
-
-
-def readable(exc: DomainError) -> str:
-    if isinstance(exc, RateLimited):
-        return f"{exc.message} (try again in {exc.retry_after} s)"
-    return exc.message
-
-
 def locale_hint(locale: str) -> str:
     return f"The user's locale is {locale}: answer in its language unless they ask otherwise."
-
-
-def _error_frame(message: str, *, allow_retry: bool) -> bytes:
-    event = ErrorEvent(code="custom", message=message, allow_retry=allow_retry)
-    return b"data: " + event.model_dump_json().encode() + b"\n\n"
-
-
-async def _single_error(message: str) -> AsyncGenerator[bytes, None]:
-    yield _error_frame(message, allow_retry=False)
-
-
-async def _readable_errors(stream: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
-    """Whatever escapes the SDK's stream after it started (a refused or failed StartTurn
-    while creating a thread, a store failure) ends it with an `error` event a ChatKit UI
-    shows, instead of a cut connection."""
-    try:
-        async for chunk in stream:
-            yield chunk
-    except DomainError as exc:
-        yield _error_frame(readable(exc), allow_retry=retryable(exc))
-    except Exception:
-        log.exception("a ChatKit stream failed")
-        yield _error_frame("Something went wrong on our side; please try again.", allow_retry=True)

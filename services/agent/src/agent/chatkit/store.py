@@ -251,17 +251,26 @@ class ConversationsStore(Store[ChatContext]):
             )
 
     async def start_reply(
-        self, thread_id: str, user_item_id: str, context: ChatContext, *, continuation: bool = False
+        self,
+        thread_id: str,
+        user_item_id: str,
+        context: ChatContext,
+        *,
+        continuation: bool = False,
+        retry: bool = False,
     ) -> tuple[pb.Message, list[pb.Message] | None]:
         """The empty in-progress reply to the stored user item, and the history it answers;
         under the user's turn budget (RateLimited when refused: nothing is stored). With
         `continuation`, the item is the row the turn goes on from (a tool result, answered
-        structured input): a repeated continuation is refused, not a free model call."""
+        structured input): a repeated continuation is refused, not a free model call. With
+        `retry`, the items after the user item are deleted with the new reply's start (in
+        one transaction: refused, nothing is deleted)."""
         request = pb.StartReplyRequest(
             conversation_id=self._thread_row(thread_id, context),
             user_message_id=self._item_row(thread_id, user_item_id, context),
             history_limit=self.pipeline.history_limit,
             continuation=continuation,
+            retry=retry,
         )
         response = await self.client.start_reply(context.user_id, request)
         if response.replayed:  # a repeated request: another one answers it
