@@ -1,7 +1,7 @@
 """TOKENS_PER_DAY through the gateway, and the usage ledger that counts it: a user who
 spent the day's model tokens gets 429 with Retry-After and the RateLimit headers on
-REST and an error event on ChatKit (a new message or a retry of an old one, which
-deletes the reply that spent them), and nothing is stored or sent to the model."""
+REST and an error event on ChatKit (a new message or a retry of an old one, which keeps
+the reply it would have replaced), and nothing is stored or sent to the model."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
 async def test_retrying_the_reply_that_spent_them_is_refused_too(
     gateway: GatewayClient, quota_stack: Stack
 ) -> None:
-    # The retry deletes the old reply first: the tokens it spent must still count.
+    # A retry replaces the old reply only once allowed (StartReply(retry) deletes it in the
+    # budgeted transaction): refused, the reply that spent the tokens stays, and counts.
     user = await gateway.sign_up()
     create = {"type": "threads.create", "params": {"input": chatkit_input("spend it")}}
     created = await chatkit(gateway, user, create)
@@ -98,6 +99,8 @@ async def test_retrying_the_reply_that_spent_them_is_refused_too(
     user_item = next(e["item"]["id"] for e in created if e["type"] == "thread.item.done")
     assert (await gateway.send(user, thread_id, "one more")).status_code == 429
     calls = await model_calls(quota_stack)
+    before = await gateway.messages(user, thread_id)
+    assert [m["role"] for m in before] == ["user", "assistant"]
 
     retry = {
         "type": "threads.retry_after_item",
@@ -107,7 +110,8 @@ async def test_retrying_the_reply_that_spent_them_is_refused_too(
 
     assert await model_calls(quota_stack) == calls, "a refused retry called the model"
     usage = (await gateway.http.get("/api/chat/usage", headers=user.headers)).json()
-    assert [row["turns"] for row in usage["items"]] == [1], "the deleted reply's usage went"
+    assert [row["turns"] for row in usage["items"]] == [1], "the old reply's usage went"
+    assert await gateway.messages(user, thread_id) == before, "a refused retry lost the reply"
 
 
 async def test_the_usage_ledger_shows_the_turn_by_day_and_model(gateway: GatewayClient) -> None:
