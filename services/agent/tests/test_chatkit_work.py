@@ -11,7 +11,8 @@ from uuid import UUID
 import orjson
 import pytest
 from agent.chatkit import server
-from agent.chatkit.server import SERVED, NotSupported
+from agent.chatkit.server import SERVED
+from agent.chatkit.stream_errors import NotSupported
 from agent.model import ModelError, ReasoningDelta, _status_detail
 from chat_common.errors import RateLimited
 from chatkit.server import NonStreamingResult

@@ -53,8 +53,13 @@ from agent.chatkit.context import ChatContext
 from agent.chatkit.reply_view import ReplyView
 from agent.chatkit.sdk_adapters import CachedTypeAdapter
 from agent.chatkit.store import ConversationsStore, row_id
-from agent.chatkit.stream_errors import NotSupported as NotSupported  # SERVED's refusal
-from agent.chatkit.stream_errors import readable, readable_errors, retryable, single_error
+from agent.chatkit.stream_errors import (
+    NotSupported,
+    readable,
+    readable_errors,
+    retryable,
+    single_error,
+)
 from agent.chatkit.titles import model_title
 from agent.turn_events import ReplyDone, ReplyToolResult, TurnOptions
 
