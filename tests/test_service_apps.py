@@ -12,6 +12,7 @@ from agent.settings import Settings as AgentSettings
 from auth.api.verify import VerifyRoute
 from auth.keys import new_ed25519_pem
 from auth.settings import Settings as AuthSettings
+from chat_common.errors import UnhandledErrorMiddleware
 from chat_common.logs import RequestIdMiddleware
 from chat_common.metrics import MetricsMiddleware
 from conversations.settings import Settings as ConversationsSettings
@@ -20,7 +21,11 @@ from pydantic import SecretStr
 
 DATABASE_URL = "postgresql://nobody@127.0.0.1:9/never"  # never connected to
 JWKS = {"auth_jwks_url": None, "auth_jwks": '{"keys": []}'}
-SHARED_LAYERS = [RequestIdMiddleware, MetricsMiddleware]  # outermost first
+SHARED_LAYERS = [  # outermost first
+    RequestIdMiddleware,
+    UnhandledErrorMiddleware,
+    MetricsMiddleware,
+]
 
 
 def layers(app: FastAPI) -> list[type]:

@@ -48,3 +48,19 @@ async def test_background_jobs_are_cancelled_and_awaited_on_leaving() -> None:
         assert {"a", "b"} <= names
 
     assert sorted(stopped) == ["a", "b"]
+
+
+async def test_a_cancel_the_job_turned_into_an_error_still_stops_the_loop() -> None:
+    started = asyncio.Event()
+
+    async def job() -> None:
+        try:
+            started.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            # As a query cancelled mid-statement whose `finally` then fails.
+            raise RuntimeError("current transaction is aborted") from None
+
+    async with asyncio.timeout(5):  # before the fix: logged, then a sleep of an hour
+        async with in_background({"job": run_every(3600, job, what="the test job")}):
+            await started.wait()

@@ -20,8 +20,18 @@ async def run_every(interval: float, job: Callable[[], Awaitable[object]], *, wh
         try:
             await job()
         except Exception:
+            if _being_cancelled():
+                # The job's own clean-up turned our cancellation into an error (a query
+                # cancelled mid-statement, then a failing statement in a `finally`):
+                # logging it and sleeping on would outlive the app and hang its stop.
+                raise asyncio.CancelledError from None
             log.exception("%s failed", what)
         await asyncio.sleep(interval)
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 @asynccontextmanager
