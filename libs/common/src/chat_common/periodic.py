@@ -20,18 +20,19 @@ async def run_every(interval: float, job: Callable[[], Awaitable[object]], *, wh
         try:
             await job()
         except Exception:
-            if _being_cancelled():
-                # The job's own clean-up turned our cancellation into an error (a query
-                # cancelled mid-statement, then a failing statement in a `finally`):
-                # logging it and sleeping on would outlive the app and hang its stop.
-                raise asyncio.CancelledError from None
+            stop_if_cancelled()
             log.exception("%s failed", what)
         await asyncio.sleep(interval)
 
 
-def _being_cancelled() -> bool:
+def stop_if_cancelled() -> None:
+    """For a loop that logs a failed round and goes on: raises CancelledError when this
+    task was asked to stop. A job's clean-up can turn the cancellation into an error (a
+    query cancelled mid-statement, then a failing statement in a `finally`); logging it
+    and waiting for the next round would outlive the app and hang its stop."""
     task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError
 
 
 @asynccontextmanager

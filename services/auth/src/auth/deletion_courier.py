@@ -22,6 +22,7 @@ from typing import Final
 import grpc
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from chat_common.periodic import stop_if_cancelled
 
 from auth import account_deletion
 from auth.db import Sessions
@@ -65,6 +66,7 @@ class DeletionCourier:
                 try:
                     await self.deliver_due(stub)
                 except Exception:
+                    stop_if_cancelled()
                     log.exception("delivering account deletions failed; will retry")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds())

@@ -19,6 +19,7 @@ from typing import Final
 
 import orjson
 import psycopg
+from chat_common.periodic import stop_if_cancelled
 
 from conversations.models import MessageRecord
 
@@ -65,6 +66,7 @@ class ReplyListener:
             try:
                 await self._listen()
             except Exception as exc:  # the database restarted, the network dropped
+                stop_if_cancelled()
                 log.warning("reply events listener lost its connection: %s", exc)
             self.connected.clear()
             await asyncio.sleep(self._retry_seconds)
