@@ -32,14 +32,7 @@ conn = test_reply_start.conn  # the same fixture: an autocommit connection
 async def retry(
     conn: Conn, user: uuid.UUID, message: MessageRecord, budget: TurnBudget = UNLIMITED
 ) -> StartedReply:
-    return await reply_start.start_reply(
-        conn,
-        user_id=user,
-        conversation_id=uuid.UUID(message.conversation_id),
-        user_message_id=uuid.UUID(message.id),
-        budget=budget,
-        retry=True,
-    )
+    return await reply(conn, user, message, budget, retry=True)
 
 
 async def ids(conn: Conn, conversation_id: str) -> list[str]:

@@ -56,6 +56,8 @@ async def reply(
     message: MessageRecord,
     budget: TurnBudget = UNLIMITED,
     history: int = 0,
+    *,
+    retry: bool = False,
 ) -> StartedReply:
     return await reply_start.start_reply(
         conn,
@@ -64,6 +66,7 @@ async def reply(
         user_message_id=uuid.UUID(message.id),
         history_limit=history,
         budget=budget,
+        retry=retry,
     )
 
 
