@@ -51,6 +51,18 @@ def test_the_dashboard_is_provisioned_with_its_datasource() -> None:
     assert provider["options"]["path"] in mounted
 
 
+def test_the_dashboard_opens_a_turns_trace_by_the_trace_id_of_its_log_lines() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    variables = {v["name"]: v["type"] for v in dashboard["templating"]["list"]}
+    assert variables.get("trace_id") == "textbox"
+    datasources = load_yaml("grafana/provisioning/datasources/prometheus.yaml")["datasources"]
+    jaeger = next(d["uid"] for d in datasources if d["type"] == "jaeger")
+    trace_link = next(link["url"] for link in dashboard["links"] if "${trace_id}" in link["url"])
+    left = json.loads(trace_link.removeprefix("/explore?left="))
+    assert left["datasource"] == jaeger
+    assert left["queries"][0]["query"] == "${trace_id}"
+
+
 @pytest.mark.parametrize(
     "title",
     ["Turns per second", "Time to first token", "error rate", "tokens", "gRPC", "DB pool"],
