@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from chat_common import bound_ports
 from chat_testkit.tools import require_tool
 from devstack.gateway import DERIVED, load_defaults
 from pydantic_core import PydanticUndefined
@@ -62,7 +63,7 @@ def test_every_listed_name_is_read_by_something() -> None:
     known = set().union(*(s.env_names() for s in SERVICES))
     known |= {name for name, _, _ in interpolations(COMPOSE_FILE.read_text())}
     known |= template_placeholders() | set(load_defaults(ROOT))
-    known |= {"DATABASE_URL", "GATEWAY_HOST_PORT"}
+    known |= {"DATABASE_URL", "GATEWAY_HOST_PORT", bound_ports.PORT_FILE_ENV}
     stray = set(env_example_names()) - known
     assert not stray, f".env.example lists names nothing reads: {sorted(stray)}"
 
