@@ -141,16 +141,11 @@ class ModelClient:
         `model` overrides the configured one, `tool_choice` names a tool it must call."""
         model = model or self.model
         if self.api_style == "responses":
-            body = self._responses_body(messages, tools)
-            if tool_choice:
-                body["tool_choice"] = {"type": "function", "name": tool_choice}
+            body = self._responses_body(model, messages, tools, tool_choice)
             path, parse = "/responses", _responses
         else:
-            body = self._chat_body(messages, tools)
-            if tool_choice:
-                body["tool_choice"] = {"type": "function", "function": {"name": tool_choice}}
+            body = self._chat_body(model, messages, tools, tool_choice)
             path, parse = "/chat/completions", _chat
-        body["model"] = model
         span = model_call_span(model, "chat" if path == "/chat/completions" else "responses")
         try:
             response = await self._open(path, body)
@@ -184,9 +179,11 @@ class ModelClient:
         except openai.APIError:
             raise ModelError("could not reach the model") from None
 
-    def _chat_body(self, messages: Sequence[Json], tools: Sequence[Json]) -> Json:
+    def _chat_body(
+        self, model: str, messages: Sequence[Json], tools: Sequence[Json], tool_choice: str | None
+    ) -> Json:
         body: Json = {
-            "model": self.model,
+            "model": model,
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -194,11 +191,15 @@ class ModelClient:
         }
         if tools:
             body["tools"] = [{"type": "function", "function": t} for t in tools]
+        if tool_choice:
+            body["tool_choice"] = {"type": "function", "function": {"name": tool_choice}}
         return body
 
-    def _responses_body(self, messages: Sequence[Json], tools: Sequence[Json]) -> Json:
+    def _responses_body(
+        self, model: str, messages: Sequence[Json], tools: Sequence[Json], tool_choice: str | None
+    ) -> Json:
         body: Json = {
-            "model": self.model,
+            "model": model,
             "input": responses_input(messages),
             "stream": True,
             "store": False,  # the conversations service is the only history
@@ -206,6 +207,8 @@ class ModelClient:
         }
         if tools:
             body["tools"] = [{"type": "function", **t} for t in tools]
+        if tool_choice:
+            body["tool_choice"] = {"type": "function", "name": tool_choice}
         if self.reasoning_summary:
             body["reasoning"] = {"summary": "auto"}
         return body
