@@ -42,13 +42,8 @@ def upgrade() -> None:
                 AND turns = 0 AND input_tokens = 0 AND output_tokens = 0;
             END IF;
           END IF;
-          INSERT INTO usage_days AS d (user_id, day, model, turns, input_tokens, output_tokens)
-          VALUES (NEW.user_id, today, COALESCE(NEW.model, ''),
-                  moved, NEW.input_tokens, NEW.output_tokens)
-          ON CONFLICT (user_id, day, model) DO UPDATE
-          SET turns = d.turns + EXCLUDED.turns,
-              input_tokens = d.input_tokens + EXCLUDED.input_tokens,
-              output_tokens = d.output_tokens + EXCLUDED.output_tokens;
+          PERFORM add_usage_day(NEW.user_id, COALESCE(NEW.model, ''), moved,
+                                NEW.input_tokens, NEW.output_tokens);
           RETURN NULL;
         END $$
         """
