@@ -175,12 +175,12 @@ async def check(
         actions.handler(request.params.action.type)
         item_id = request.params.item_id
         if item_id is not None:
-            sender = await store.load_item(request.params.thread_id, item_id, context)
+            sender = await store.check_item(request.params.thread_id, item_id, context)
             if not isinstance(sender, WidgetItem):
                 raise InvalidInput("only a widget sends actions")
     if isinstance(request, ThreadsAddStructuredInputReq):
         params = request.params
-        item = await store.load_item(params.thread_id, params.item_id, context)
+        item = await store.check_item(params.thread_id, params.item_id, context)
         if not isinstance(item, StructuredInputItem) or item.status != "pending":
             raise InvalidInput("this item does not wait for answers")
         return True

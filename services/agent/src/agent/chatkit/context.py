@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from chatkit.types import ThreadMetadata
+from chatkit.types import ThreadItem, ThreadMetadata
 
 from agent.context import RequestContext
 from agent.turn_events import StartedTurn
@@ -30,6 +30,9 @@ class ChatContext:
     # User item id -> its turn: the `in_progress` reply StartTurn stored with it, and
     # the history that reply answers (read by the same call).
     replies: dict[str, StartedTurn] = field(default_factory=dict)
+    # (thread id, item id) -> the item the server's check read before the SDK runs; the
+    # SDK's own load of it next takes it from here once instead of reading it again.
+    checked_items: dict[tuple[str, str], ThreadItem] = field(default_factory=dict)
     # Items `respond` already stored in their final state (the SDK's save is skipped).
     stored_items: set[str] = field(default_factory=set)
     # A page the client sees (items.list, threads.get_by_id): the SDK drops hidden items

@@ -147,7 +147,7 @@ class ChatServer(ChatKitServer[ChatContext]):
             if answering and isinstance(request, ThreadsAddStructuredInputReq):
                 self._answering_input = request.params.item_id
         if isinstance(request, ThreadsRetryAfterItemReq):
-            item = await self.store.load_item(thread_id or "", request.params.item_id, context)
+            item = await self.store.check_item(thread_id or "", request.params.item_id, context)
             if not isinstance(item, UserMessageItem):
                 raise InvalidInput("only a user message can be retried")
 

@@ -197,7 +197,17 @@ class ConversationsStore(Store[ChatContext]):
         return list(reversed(page.items)), page.has_more
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
+        checked = context.checked_items.pop((thread_id, item_id), None)
+        if checked is not None:
+            return checked
         return items.message_to_item(await self.get_message(thread_id, item_id, context))
+
+    async def check_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
+        """`load_item` for the server's check before the SDK runs: the next load of the
+        same item in this request (the SDK's own, right after) reuses it."""
+        item = await self.load_item(thread_id, item_id, context)
+        context.checked_items[(thread_id, item_id)] = item
+        return item
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
         """Stores `item` as given (a user message too: its reply starts when the server
