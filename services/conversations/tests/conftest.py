@@ -146,6 +146,20 @@ class Rpc:
         result: pb.Message = await self(user, "AppendMessage", request)
         return result
 
+    async def update(self, user: User, message: pb.Message, **fields: Any) -> pb.Message:
+        """The agent's UpdateMessage of `message` setting `fields` (none: a heartbeat)."""
+        request = pb.UpdateMessageRequest(
+            conversation_id=message.conversation_id, message_id=message.id, **fields
+        )
+        result: pb.Message = await self(user, "UpdateMessage", request)
+        return result
+
+    async def reply(self, user: User, text: str = "") -> pb.Message:
+        """The in-progress reply of a turn in a new conversation, `text` written so far."""
+        conv = await self.conversation(user)
+        reply = (await self.turn(user, conv.id, "hi")).assistant_message
+        return await self.update(user, reply, content=text) if text else reply
+
     async def stored(self, user: User, message: pb.Message) -> pb.Message:
         """`message` as it is stored now."""
         request = pb.GetMessageRequest(

@@ -27,17 +27,7 @@ async def conn(database_url: str) -> AsyncIterator[Conn]:
 
 
 async def reply_in(rpc: Rpc, user: User, status: str, content: str = "Done.") -> pb.Message:
-    conv = await rpc.conversation(user)
-    reply = (await rpc.turn(user, conv.id, "hi")).assistant_message
-    return await update(rpc, user, reply, content=content, status=status)
-
-
-async def update(rpc: Rpc, user: User, reply: pb.Message, **fields: Any) -> pb.Message:
-    request = pb.UpdateMessageRequest(
-        conversation_id=reply.conversation_id, message_id=reply.id, **fields
-    )
-    result: pb.Message = await rpc(user, "UpdateMessage", request)
-    return result
+    return await rpc.update(user, await rpc.reply(user), content=content, status=status)
 
 
 async def age(conn: Conn, message_id: str) -> None:
@@ -82,8 +72,8 @@ async def test_an_interrupted_reply_takes_its_late_usage_once(rpc: Rpc, alice: U
     reply = await reply_in(rpc, alice, "interrupted", content="Half")
     late = pb.Usage(input_tokens=12, output_tokens=7, model="gpt-test")
 
-    after = await update(rpc, alice, reply, usage=late)
-    again = await update(rpc, alice, reply, usage=late)  # a retried write: the same values
+    after = await rpc.update(alice, reply, usage=late)
+    again = await rpc.update(alice, reply, usage=late)  # a retried write: the same values
 
     tokens = (late.input_tokens, late.output_tokens)
     assert (after.status, after.content) == ("interrupted", "Half")
@@ -103,7 +93,7 @@ async def test_an_interrupted_reply_takes_its_late_usage_once(rpc: Rpc, alice: U
 async def test_a_retried_final_write_is_accepted(rpc: Rpc, alice: User) -> None:
     reply = await reply_in(rpc, alice, "complete")
 
-    again = await update(rpc, alice, reply, content="Done.", status="complete")
+    again = await rpc.update(alice, reply, content="Done.", status="complete")
 
     assert (again.status, again.content) == ("complete", "Done.")
 
@@ -111,7 +101,7 @@ async def test_a_retried_final_write_is_accepted(rpc: Rpc, alice: User) -> None:
 async def test_a_final_reply_still_takes_a_payload(rpc: Rpc, alice: User) -> None:
     reply = await reply_in(rpc, alice, "complete")
 
-    after = await update(rpc, alice, reply, payload_json='{"item": {"id": "x"}}')
+    after = await rpc.update(alice, reply, payload_json='{"item": {"id": "x"}}')
 
     assert (after.status, after.content) == ("complete", "Done.")
     assert '"item"' in after.payload_json
@@ -120,14 +110,15 @@ async def test_a_final_reply_still_takes_a_payload(rpc: Rpc, alice: User) -> Non
 async def test_a_swept_reply_refuses_its_late_final_write(
     rpc: Rpc, alice: User, conn: Conn
 ) -> None:
-    conv = await rpc.conversation(alice)
-    reply = (await rpc.turn(alice, conv.id, "hi")).assistant_message
-    await update(rpc, alice, reply, content="Half")
+    reply = await rpc.reply(alice, "Half")
     await age(conn, reply.id)
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
 
     request = pb.UpdateMessageRequest(
-        conversation_id=conv.id, message_id=reply.id, content="Half and more", status="complete"
+        conversation_id=reply.conversation_id,
+        message_id=reply.id,
+        content="Half and more",
+        status="complete",
     )
 
     assert await rpc.error(alice, "UpdateMessage", request) == grpc.StatusCode.FAILED_PRECONDITION
@@ -144,7 +135,7 @@ async def test_a_heartbeat_keeps_a_silent_reply_from_the_sweeper(
     await age(conn, beating.id)
     await age(conn, silent.id)
 
-    beat = await update(rpc, alice, beating)  # no field set: a heartbeat
+    beat = await rpc.update(alice, beating)  # no field set: a heartbeat
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
 
     assert (beat.status, beat.content) == ("in_progress", "")

@@ -12,22 +12,6 @@ if TYPE_CHECKING:
     from services.conversations.tests.conftest import Api, Rpc, User
 
 
-async def reply_with_text(rpc: Rpc, user: User, text: str) -> pb.Message:
-    conv = await rpc.conversation(user)
-    reply = (await rpc.turn(user, conv.id, "hi")).assistant_message
-    return await update(rpc, user, reply, content=text)
-
-
-async def update(
-    rpc: Rpc, user: User, reply: pb.Message, content: str | None = None, status: str | None = None
-) -> pb.Message:
-    request = pb.UpdateMessageRequest(
-        conversation_id=reply.conversation_id, message_id=reply.id, content=content, status=status
-    )
-    result: pb.Message = await rpc(user, "UpdateMessage", request)
-    return result
-
-
 def cancel_path(message: pb.Message) -> str:
     return f"/api/chat/conversations/{message.conversation_id}/messages/{message.id}/cancel"
 
@@ -35,7 +19,7 @@ def cancel_path(message: pb.Message) -> str:
 async def test_cancel_ends_a_reply_interrupted_with_its_text_and_is_idempotent(
     api: Api, rpc: Rpc, alice: User
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Half a sent")
+    reply = await rpc.reply(alice, "Half a sent")
 
     first = await api.request(alice, "POST", cancel_path(reply))
     again = await api.request(alice, "POST", cancel_path(reply))
@@ -53,7 +37,7 @@ async def test_cancel_ends_a_reply_interrupted_with_its_text_and_is_idempotent(
 async def test_the_agent_learns_of_the_cancel_at_its_next_write(
     api: Api, rpc: Rpc, alice: User
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Half")
+    reply = await rpc.reply(alice, "Half")
     await api.request(alice, "POST", cancel_path(reply))
 
     request = pb.UpdateMessageRequest(
@@ -67,8 +51,8 @@ async def test_the_agent_learns_of_the_cancel_at_its_next_write(
 
 
 async def test_cancelling_a_final_reply_changes_nothing(api: Api, rpc: Rpc, alice: User) -> None:
-    reply = await reply_with_text(rpc, alice, "Done")
-    await update(rpc, alice, reply, content="Done.", status="complete")
+    reply = await rpc.reply(alice, "Done")
+    await rpc.update(alice, reply, content="Done.", status="complete")
 
     response = await api.request(alice, "POST", cancel_path(reply))
 

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
@@ -18,10 +18,10 @@ from chat_testkit.sse import SseEvent, iter_sse
 from conversations import replies, store
 from conversations.api import replies as replies_api
 from conversations.models import MessageRecord
-from conversations.reply_events import ReplyListener, follow_reply
+from conversations.reply_events import ReadReply, ReplyListener, follow_reply
 from fastapi import FastAPI
 
-from services.conversations.tests.test_reply_cancel import cancel_path, reply_with_text, update
+from services.conversations.tests.test_reply_cancel import cancel_path
 
 if TYPE_CHECKING:
     from services.conversations.tests.conftest import Rpc, RunningService, User
@@ -60,15 +60,29 @@ async def follow(
         yield EventReader(response)
 
 
+def reader(conn: psycopg.AsyncConnection[Any], user: User, reply: pb.Message) -> ReadReply:
+    """`follow_reply`'s re-read of `reply`, on `conn`."""
+
+    async def read() -> MessageRecord:
+        return await replies.get_reply(
+            conn,
+            user_id=user.id,
+            conversation_id=uuid.UUID(reply.conversation_id),
+            message_id=uuid.UUID(reply.id),
+        )
+
+    return read
+
+
 async def test_a_follower_gets_the_stored_text_then_each_write_then_done(
     service_process: RunningService, rpc: Rpc, alice: User
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Hel")
+    reply = await rpc.reply(alice, "Hel")
     async with follow(service_process, alice, reply) as events:
         first = await events.next()
-        await update(rpc, alice, reply, content="Hello")
+        await rpc.update(alice, reply, content="Hello")
         second = await events.next()
-        await update(rpc, alice, reply, content="Hello world", status="complete")
+        await rpc.update(alice, reply, content="Hello world", status="complete")
         third, done = await events.next(), await events.next()
         ended = await events.ended()
 
@@ -85,8 +99,8 @@ async def test_a_follower_gets_the_stored_text_then_each_write_then_done(
 async def test_last_event_id_resumes_after_that_many_characters(
     service_process: RunningService, rpc: Rpc, alice: User
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Hello")
-    await update(rpc, alice, reply, status="complete")
+    reply = await rpc.reply(alice, "Hello")
+    await rpc.update(alice, reply, status="complete")
 
     async with follow(service_process, alice, reply, **{"Last-Event-ID": "3"}) as events:
         resumed, done = await events.next(), await events.next()
@@ -106,7 +120,7 @@ async def test_last_event_id_resumes_after_that_many_characters(
 async def test_a_cancel_ends_the_stream_with_the_interrupted_reply(
     service_process: RunningService, rpc: Rpc, alice: User
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Part")
+    reply = await rpc.reply(alice, "Part")
     async with (
         follow(service_process, alice, reply) as events,
         httpx.AsyncClient(base_url=service_process.url) as http,
@@ -121,7 +135,7 @@ async def test_a_cancel_ends_the_stream_with_the_interrupted_reply(
 async def test_the_listener_reconnects_and_misses_nothing(
     service_process: RunningService, rpc: Rpc, alice: User, database_url: str
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "a")
+    reply = await rpc.reply(alice, "a")
     async with follow(service_process, alice, reply) as events:
         await events.next()
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
@@ -129,7 +143,7 @@ async def test_the_listener_reconnects_and_misses_nothing(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = 'conversations-listener'"
             )
-        await update(rpc, alice, reply, content="ab")  # while no listener is connected
+        await rpc.update(alice, reply, content="ab")  # while no listener is connected
         later = await events.next()
 
     assert (later.event, later.id, later.data) == ("delta", "2", {"text": "b"})
@@ -152,16 +166,9 @@ async def test_a_follower_hears_keepalives_and_the_sweep_of_a_lapsed_lease(
     app: FastAPI, rpc: Rpc, alice: User, database_url: str
 ) -> None:
     listener = replies_api.LISTENER.of(app)
-    reply = await reply_with_text(rpc, alice, "Orphan")
+    reply = await rpc.reply(alice, "Orphan")
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-
-        async def read() -> MessageRecord:
-            return await replies.get_reply(
-                conn,
-                user_id=alice.id,
-                conversation_id=uuid.UUID(reply.conversation_id),
-                message_id=uuid.UUID(reply.id),
-            )
+        read = reader(conn, alice, reply)
 
         stream = follow_reply(
             listener, await read(), read, lambda r: r.status, sent=6, keepalive_seconds=0.05
@@ -184,20 +191,13 @@ async def test_a_follower_hears_keepalives_and_the_sweep_of_a_lapsed_lease(
 async def test_a_change_between_the_first_read_and_the_subscription_is_not_missed(
     rpc: Rpc, alice: User, database_url: str
 ) -> None:
-    reply = await reply_with_text(rpc, alice, "Hel")
+    reply = await rpc.reply(alice, "Hel")
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-
-        async def read() -> MessageRecord:
-            return await replies.get_reply(
-                conn,
-                user_id=alice.id,
-                conversation_id=uuid.UUID(reply.conversation_id),
-                message_id=uuid.UUID(reply.id),
-            )
+        read = reader(conn, alice, reply)
 
         first = await read()
         # The reply ends before the follower subscribes: no notification reaches it.
-        await update(rpc, alice, reply, content="Hello", status="complete")
+        await rpc.update(alice, reply, content="Hello", status="complete")
         listener = ReplyListener(database_url)  # never started: it hears nothing
         stream = follow_reply(listener, first, read, lambda r: r.status, keepalive_seconds=60)
         async with asyncio.timeout(5):

@@ -41,26 +41,10 @@ async def age(conn: Conn, message_id: str, minutes: int = 10) -> None:
     )
 
 
-async def write(
-    rpc: Rpc, user: User, reply: pb.Message, content: str, status: str | None = None
-) -> pb.Message:
-    request = pb.UpdateMessageRequest(
-        conversation_id=reply.conversation_id, message_id=reply.id, content=content, status=status
-    )
-    result: pb.Message = await rpc(user, "UpdateMessage", request)
-    return result
-
-
-async def started_reply(rpc: Rpc, user: User, text: str = "") -> pb.Message:
-    conv = await rpc.conversation(user)
-    reply = (await rpc.turn(user, conv.id, "hi")).assistant_message
-    return await write(rpc, user, reply, content=text) if text else reply
-
-
 async def test_a_stale_reply_becomes_interrupted_with_its_text_kept(
     rpc: Rpc, alice: User, conn: Conn
 ) -> None:
-    reply = await started_reply(rpc, alice, "Half a rep")
+    reply = await rpc.reply(alice, "Half a rep")
     await age(conn, reply.id)
 
     assert await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS) >= 1
@@ -72,7 +56,7 @@ async def test_a_stale_reply_becomes_interrupted_with_its_text_kept(
 async def test_a_reply_written_recently_is_left_in_progress(
     rpc: Rpc, alice: User, conn: Conn
 ) -> None:
-    reply = await started_reply(rpc, alice, "Still going")
+    reply = await rpc.reply(alice, "Still going")
     await age(conn, reply.id, minutes=4)  # under STALE_SECONDS
 
     await store.interrupt_stale_replies(conn, stale_seconds=STALE_SECONDS)
@@ -84,7 +68,7 @@ async def test_finished_replies_keep_their_status_however_old(
     rpc: Rpc, alice: User, conn: Conn
 ) -> None:
     replies = [
-        await write(rpc, alice, await started_reply(rpc, alice), content="x", status=status)
+        await rpc.update(alice, await rpc.reply(alice), content="x", status=status)
         for status in ("complete", "failed", "interrupted")
     ]
     for reply in replies:
@@ -97,10 +81,10 @@ async def test_finished_replies_keep_their_status_however_old(
 
 
 async def test_an_update_moves_updated_at(rpc: Rpc, alice: User, conn: Conn) -> None:
-    reply = await started_reply(rpc, alice)
+    reply = await rpc.reply(alice)
     await age(conn, reply.id)
 
-    await write(rpc, alice, reply, content="More")
+    await rpc.update(alice, reply, content="More")
 
     cursor = await conn.execute(
         "SELECT now() - updated_at < interval '1 minute' FROM messages WHERE id = %s",
@@ -132,7 +116,7 @@ async def test_the_service_process_sweeps_stale_replies_on_its_own(
         "conversations-sweeper", "conversations", env=env, ready_path="/readyz"
     )
     with process:
-        reply = await started_reply(rpc, alice, "Cut off")
+        reply = await rpc.reply(alice, "Cut off")
         written = time.monotonic()
         # No write since: its lease lapses after 1 s for this process (the in-process
         # service of the other tests keeps the default 15 s).
