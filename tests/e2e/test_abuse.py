@@ -20,20 +20,11 @@ from chat_testkit.plugin import DatabaseFactory
 from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.helpers.gateway import PASSWORD, GatewayClient
+from tests.helpers.gateway import PASSWORD, GatewayClient, chatkit_input, thread_create
 from tests.helpers.model import model_calls
 from tests.helpers.stacks import own_stack
 
 MAX_CHARS = 10_000  # the stack's MESSAGE_MAX_CHARS
-
-
-def chatkit_input(text: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "content": [{"type": "input_text", "text": text}],
-        "attachments": [],
-        "inference_options": {},
-        **fields,
-    }
 
 
 # ------------------------------------------------------------------- who may call what
@@ -130,7 +121,7 @@ async def test_chatkit_fields_beside_the_text_count_against_the_limit(
     gateway: GatewayClient, fields: dict[str, Any]
 ) -> None:
     user = await gateway.sign_up()
-    create = {"type": "threads.create", "params": {"input": chatkit_input("hi", **fields)}}
+    create = thread_create("hi", **fields)
 
     response = await gateway.http.post("/chatkit", json=create, headers=user.headers)
 

@@ -8,25 +8,16 @@ import uuid
 from typing import Any
 
 from chat_testkit.pdf import minimal_pdf
-from chat_testkit.sse import sse_data
 
-from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.gateway import GatewayClient, User, created_thread_id, thread_create
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
 NOTES = "Quarterly numbers look strong this spring"
 
 
-async def chatkit(gateway: GatewayClient, user: User, body: dict[str, Any]) -> Any:
-    response = await gateway.http.post("/chatkit", json=body, headers=user.headers)
-    assert response.status_code == 200, response.text
-    if response.headers["content-type"].startswith("text/event-stream"):
-        return sse_data(response.text)
-    return response.json()
-
-
 async def register(gateway: GatewayClient, user: User, name: str, mime: str, size: int) -> Any:
     params = {"name": name, "mime_type": mime, "size": size}
-    return await chatkit(gateway, user, {"type": "attachments.create", "params": params})
+    return await gateway.chatkit(user, {"type": "attachments.create", "params": params})
 
 
 def path_of(attachment: dict[str, Any]) -> str:
@@ -44,9 +35,7 @@ async def upload(gateway: GatewayClient, user: User, name: str, mime: str, data:
 
 
 def send(text: str, attachment_ids: list[str]) -> dict[str, Any]:
-    content = [{"type": "input_text", "text": text}]
-    message = {"content": content, "attachments": attachment_ids, "inference_options": {}}
-    return {"type": "threads.create", "params": {"input": message}}
+    return thread_create(text, attachments=attachment_ids)
 
 
 async def test_the_model_gets_the_files_sent_with_a_message(gateway: GatewayClient) -> None:
@@ -55,8 +44,8 @@ async def test_the_model_gets_the_files_sent_with_a_message(gateway: GatewayClie
     notes = await upload(gateway, user, "notes.txt", "text/plain", NOTES.encode())
     base = str(gateway.http.base_url).rstrip("/")
     assert image["preview_url"].startswith(f"{base}/api/chat/attachments/{image['id']}/preview?")
-    events = await chatkit(gateway, user, send("what did I send?", [image["id"], notes["id"]]))
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    events = await gateway.chatkit(user, send("what did I send?", [image["id"], notes["id"]]))
+    thread_id = created_thread_id(events)
     reply = (await gateway.messages(user, thread_id))[-1]["content"]
     assert "what did I send?" in reply
     assert "[image]" in reply, reply
@@ -66,8 +55,8 @@ async def test_the_model_gets_the_files_sent_with_a_message(gateway: GatewayClie
 async def test_the_model_reads_a_pdf(gateway: GatewayClient) -> None:
     user = await gateway.sign_up()
     pdf = await upload(gateway, user, "q3.pdf", "application/pdf", minimal_pdf("Revenue grew"))
-    events = await chatkit(gateway, user, send("summarise it", [pdf["id"]]))
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    events = await gateway.chatkit(user, send("summarise it", [pdf["id"]]))
+    thread_id = created_thread_id(events)
     reply = (await gateway.messages(user, thread_id))[-1]["content"]
     assert "Attached file q3.pdf (application/pdf):\nRevenue grew" in reply, reply
 
@@ -116,10 +105,10 @@ async def test_content_not_of_the_declared_type_is_refused(gateway: GatewayClien
 async def test_deleting_the_thread_deletes_its_files(gateway: GatewayClient) -> None:
     user = await gateway.sign_up()
     image = await upload(gateway, user, "chart.png", "image/png", PNG)
-    events = await chatkit(gateway, user, send("keep this", [image["id"]]))
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    events = await gateway.chatkit(user, send("keep this", [image["id"]]))
+    thread_id = created_thread_id(events)
     assert (await gateway.http.get(path_of(image), headers=user.headers)).status_code == 200
-    await chatkit(gateway, user, {"type": "threads.delete", "params": {"thread_id": thread_id}})
+    await gateway.chatkit(user, {"type": "threads.delete", "params": {"thread_id": thread_id}})
     assert (await gateway.http.get(path_of(image), headers=user.headers)).status_code == 404
     assert (await gateway.http.get(image["preview_url"])).status_code == 404
 
@@ -152,7 +141,7 @@ async def test_another_users_file_cannot_be_sent(gateway: GatewayClient) -> None
         "/chatkit", json=send("what is it?", [notes["id"]]), headers=bob.headers
     )
     assert NOTES not in response.text
-    listed = await chatkit(gateway, bob, {"type": "threads.list", "params": {}})
+    listed = await gateway.chatkit(bob, {"type": "threads.list", "params": {}})
     for thread in listed["data"]:
         for message in await gateway.messages(bob, thread["id"]):
             assert NOTES not in message["content"]

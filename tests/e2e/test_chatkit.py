@@ -10,22 +10,14 @@ from chat_testkit.plugin import DatabaseFactory
 from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.gateway import GatewayClient, created_thread_id, thread_create
 from tests.helpers.stacks import own_stack
-
-
-async def _chatkit(gateway: GatewayClient, user: User, body: dict[str, Any]) -> Any:
-    response = await gateway.http.post("/chatkit", json=body, headers=user.headers)
-    assert response.status_code == 200, response.text
-    if response.headers["content-type"].startswith("text/event-stream"):
-        return sse_data(response.text)
-    return response.json()
 
 
 async def test_a_rest_conversation_is_a_chatkit_thread(gateway: GatewayClient) -> None:
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user, title="made over REST")
-    listed = await _chatkit(gateway, user, {"type": "threads.list", "params": {}})
+    listed = await gateway.chatkit(user, {"type": "threads.list", "params": {}})
     assert conversation["id"] in [thread["id"] for thread in listed["data"]]
 
 
@@ -33,18 +25,8 @@ async def test_a_chatkit_thread_streams_through_the_gateway_and_is_a_conversatio
     gateway: GatewayClient,
 ) -> None:
     user = await gateway.sign_up()
-    create = {
-        "type": "threads.create",
-        "params": {
-            "input": {
-                "content": [{"type": "input_text", "text": "hi from ChatKit"}],
-                "attachments": [],
-                "inference_options": {},
-            }
-        },
-    }
-    events = await _chatkit(gateway, user, create)
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    events = await gateway.chatkit(user, thread_create("hi from ChatKit"))
+    thread_id = created_thread_id(events)
     history = await gateway.messages(user, thread_id)
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert history[1]["content"].startswith('You said: "hi from ChatKit".')
@@ -74,19 +56,15 @@ async def composer(composer_stack: Stack) -> AsyncIterator[GatewayClient]:
 
 
 def _create(text: str, **options: Any) -> dict[str, Any]:
-    content = [{"type": "input_text", "text": text}]
-    return {
-        "type": "threads.create",
-        "params": {"input": {"content": content, "attachments": [], "inference_options": options}},
-    }
+    return thread_create(text, inference_options=options)
 
 
 async def test_a_model_from_the_allow_list_is_used(composer: GatewayClient) -> None:
     user = await composer.sign_up()
 
-    events = await _chatkit(composer, user, _create("hi [[echo]]", model=ALLOWED_MODEL))
+    events = await composer.chatkit(user, _create("hi [[echo]]", model=ALLOWED_MODEL))
 
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    thread_id = created_thread_id(events)
     reply = (await composer.messages(user, thread_id))[-1]["content"]
     assert f"Model: {ALLOWED_MODEL}." in reply
 
@@ -96,11 +74,11 @@ async def test_a_model_off_the_allow_list_is_refused_with_an_error_event(
 ) -> None:
     user = await composer.sign_up()
 
-    events = await _chatkit(composer, user, _create("hi", model="gpt-secret"))
+    events = await composer.chatkit(user, _create("hi", model="gpt-secret"))
 
     assert [e["type"] for e in events] == ["error"]
     assert "'gpt-secret' is not available" in events[0]["message"]
-    listed = await _chatkit(composer, user, {"type": "threads.list", "params": {}})
+    listed = await composer.chatkit(user, {"type": "threads.list", "params": {}})
     assert listed["data"] == []  # nothing was stored
 
 
@@ -122,7 +100,7 @@ async def test_quotes_tags_and_locale_reach_the_model(composer: GatewayClient) -
     response = await composer.http.post("/chatkit", json=body, headers=headers)
 
     events = sse_data(response.text)
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    thread_id = created_thread_id(events)
     reply = (await composer.messages(user, thread_id))[-1]["content"]
     assert "referring to this in particular:\nthe quoted line" in reply
     assert '- @Plan (id doc_1): {"v":2}' in reply
@@ -132,14 +110,14 @@ async def test_quotes_tags_and_locale_reach_the_model(composer: GatewayClient) -
 async def test_the_model_titles_a_new_thread(composer: GatewayClient) -> None:
     user = await composer.sign_up()
 
-    events = await _chatkit(composer, user, _create("plan a trip to Lisbon in spring please"))
+    events = await composer.chatkit(user, _create("plan a trip to Lisbon in spring please"))
 
     titles = [e["thread"]["title"] for e in events if e["type"] == "thread.updated"]
     # The offline model's title: the first six words, capitalised (not the first-words title).
     assert titles[-1] == "Plan a trip to Lisbon in"
-    thread_id = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    thread_id = created_thread_id(events)
     get = {"type": "threads.get_by_id", "params": {"thread_id": thread_id}}
-    assert (await _chatkit(composer, user, get))["title"] == "Plan a trip to Lisbon in"
+    assert (await composer.chatkit(user, get))["title"] == "Plan a trip to Lisbon in"
 
 
 @pytest.mark.parametrize(
@@ -151,7 +129,7 @@ async def test_a_model_failure_after_the_stream_started_is_a_readable_error_even
 ) -> None:
     user = await composer.sign_up()
 
-    events = await _chatkit(composer, user, _create(f"hi [[fail:{code}]]"))
+    events = await composer.chatkit(user, _create(f"hi [[fail:{code}]]"))
 
     assert events[0]["type"] == "thread.created"
     (error,) = [e for e in events if e["type"] == "error"]
@@ -162,9 +140,9 @@ async def test_a_turn_refused_after_thread_created_is_an_error_event_and_keeps_t
     composer: GatewayClient,
 ) -> None:
     user = await composer.sign_up()
-    await _chatkit(composer, user, _create("my one turn"))
+    await composer.chatkit(user, _create("my one turn"))
 
-    events = await _chatkit(composer, user, _create("one too many"))
+    events = await composer.chatkit(user, _create("one too many"))
 
     assert events[0]["type"] == "thread.created"
     (error,) = [e for e in events if e["type"] == "error"]

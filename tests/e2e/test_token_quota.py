@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory
-from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.e2e.test_abuse import chatkit_input
-from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.gateway import (
+    GatewayClient,
+    chatkit_input,
+    created_thread_id,
+    thread_create,
+)
 from tests.helpers.model import model_calls
 from tests.helpers.stacks import own_stack
 
@@ -40,13 +43,6 @@ def quota_stack(
 async def gateway(quota_stack: Stack) -> AsyncIterator[GatewayClient]:
     async with GatewayClient(quota_stack.gateway_url) as client:
         yield client
-
-
-async def chatkit(gateway: GatewayClient, user: User, request: dict[str, Any]) -> list[Any]:
-    """The events of one ChatKit request."""
-    response = await gateway.http.post("/chatkit", json=request, headers=user.headers)
-    assert response.status_code == 200, response.text
-    return sse_data(response.text)
 
 
 def refusal(events: list[Any]) -> str:
@@ -77,7 +73,7 @@ async def test_a_user_over_the_daily_tokens_is_refused_before_the_model(
         "type": "threads.add_user_message",
         "params": {"thread_id": conversation["id"], "input": chatkit_input("over ChatKit")},
     }
-    assert "try again in" in refusal(await chatkit(gateway, user, add))
+    assert "try again in" in refusal(await gateway.chatkit(user, add))
     assert await model_calls(quota_stack) == calls, "a refused turn called the model"
 
     stored = await gateway.messages(user, conversation["id"])
@@ -93,9 +89,8 @@ async def test_retrying_the_reply_that_spent_them_is_refused_too(
     # A retry replaces the old reply only once allowed (StartReply(retry) deletes it in the
     # budgeted transaction): refused, the reply that spent the tokens stays, and counts.
     user = await gateway.sign_up()
-    create = {"type": "threads.create", "params": {"input": chatkit_input("spend it")}}
-    created = await chatkit(gateway, user, create)
-    thread_id = next(e["thread"]["id"] for e in created if e["type"] == "thread.created")
+    created = await gateway.chatkit(user, thread_create("spend it"))
+    thread_id = created_thread_id(created)
     user_item = next(e["item"]["id"] for e in created if e["type"] == "thread.item.done")
     assert (await gateway.send(user, thread_id, "one more")).status_code == 429
     calls = await model_calls(quota_stack)
@@ -106,7 +101,7 @@ async def test_retrying_the_reply_that_spent_them_is_refused_too(
         "type": "threads.retry_after_item",
         "params": {"thread_id": thread_id, "item_id": user_item},
     }
-    assert "try again in" in refusal(await chatkit(gateway, user, retry))
+    assert "try again in" in refusal(await gateway.chatkit(user, retry))
 
     assert await model_calls(quota_stack) == calls, "a refused retry called the model"
     usage = (await gateway.http.get("/api/chat/usage", headers=user.headers)).json()

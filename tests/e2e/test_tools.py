@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory
-from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.gateway import GatewayClient, thread_create
 from tests.helpers.stacks import own_stack
 
 MCP_SERVER = Path(__file__).parents[2] / "services" / "agent" / "tests" / "mcp_server.py"
@@ -67,12 +66,6 @@ async def until_both_replicas_have_the_mcp_tools(gateway: GatewayClient) -> None
     raise AssertionError("the MCP server's tools never reached both agent replicas")
 
 
-async def chatkit(gateway: GatewayClient, user: User, body: dict[str, Any]) -> list[Any]:
-    response = await gateway.http.post("/chatkit", json=body, headers=user.headers)
-    assert response.status_code == 200, response.text
-    return sse_data(response.text)
-
-
 def done_items(events: list[Any]) -> list[Any]:
     return [e["item"] for e in events if e["type"] == "thread.item.done"]
 
@@ -103,18 +96,9 @@ async def test_a_client_tool_call_is_completed_by_its_output(
 ) -> None:
     user = await tools_gateway.sign_up()
     text = "what did I select? [[tool:get_selection]]"
-    create = {
-        "type": "threads.create",
-        "params": {
-            "input": {
-                "content": [{"type": "input_text", "text": text}],
-                "attachments": [],
-                "inference_options": {},
-            }
-        },
-    }
+    create = thread_create(text)
     for attempt in range(3):  # round robin: some outputs reach the other replica
-        events = await chatkit(tools_gateway, user, create)
+        events = await tools_gateway.chatkit(user, create)
         pending = done_items(events)[-1]
         assert (pending["type"], pending["status"]) == ("client_tool_call", "pending")
         thread_id = pending["thread_id"]
@@ -123,7 +107,7 @@ async def test_a_client_tool_call_is_completed_by_its_output(
             "type": "threads.add_client_tool_output",
             "params": {"thread_id": thread_id, "result": f"selection {attempt}"},
         }
-        resumed = await chatkit(tools_gateway, user, output)
+        resumed = await tools_gateway.chatkit(user, output)
 
         answer = done_items(resumed)[-1]
         assert answer["type"] == "assistant_message"

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from chat_testkit.plugin import DatabaseFactory
-from chat_testkit.sse import sse_data
 from devstack import Stack
 
-from tests.helpers.gateway import GatewayClient, User
+from tests.helpers.gateway import GatewayClient, User, thread_create
 from tests.helpers.stacks import own_stack
 
 ASK_WEATHER = "weather? [[tool:show_weather]]"
@@ -39,12 +38,6 @@ async def post(gateway: GatewayClient, user: User, body: dict[str, Any]) -> Any:
     return await gateway.http.post("/chatkit", json=body, headers=user.headers)
 
 
-async def stream(gateway: GatewayClient, user: User, body: dict[str, Any]) -> list[Any]:
-    response = await post(gateway, user, body)
-    assert response.status_code == 200, response.text
-    return sse_data(response.text)
-
-
 def units(card: dict[str, Any], to: str, *, sync: bool = False) -> dict[str, Any]:
     action = {"type": "weather.units", "payload": {"city": "Paris", "units": to}}
     params = {"thread_id": card["thread_id"], "item_id": card["id"], "action": action}
@@ -67,17 +60,7 @@ def reading(widget: dict[str, Any]) -> str:
 
 
 async def weather_card(gateway: GatewayClient, user: User) -> dict[str, Any]:
-    create = {
-        "type": "threads.create",
-        "params": {
-            "input": {
-                "content": [{"type": "input_text", "text": ASK_WEATHER}],
-                "attachments": [],
-                "inference_options": {},
-            }
-        },
-    }
-    events = await stream(gateway, user, create)
+    events = await gateway.chatkit(user, thread_create(ASK_WEATHER))
     done = [e["item"] for e in events if e["type"] == "thread.item.done"]
     assert [i["type"] for i in done] == ["user_message", "workflow", "widget", "assistant_message"]
     card: dict[str, Any] = done[2]
@@ -96,7 +79,7 @@ async def test_a_widget_action_round_trip(gateway: GatewayClient) -> None:
     card = await weather_card(gateway, user)
     assert "°C" in reading(card["widget"])
 
-    events = await stream(gateway, user, units(card, "F"))
+    events = await gateway.chatkit(user, units(card, "F"))
 
     replaced = [e["item"] for e in events if e["type"] == "thread.item.replaced"]
     assert [i["id"] for i in replaced] == [card["id"]]

@@ -1,4 +1,5 @@
-"""A client of the gateway: users signed up and logged in, conversations, turns, streams."""
+"""A client of the gateway: users signed up and logged in, conversations, turns, streams,
+ChatKit requests."""
 
 from __future__ import annotations
 
@@ -8,9 +9,30 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from chat_testkit.sse import SseEvent, iter_sse
+from chat_testkit.sse import SseEvent, iter_sse, sse_data
 
 PASSWORD = "correct horse battery"
+
+
+def chatkit_input(text: str, **fields: Any) -> dict[str, Any]:
+    """A ChatKit user message saying `text`; `fields` add to (or replace) its parts."""
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {},
+        **fields,
+    }
+
+
+def thread_create(text: str, **fields: Any) -> dict[str, Any]:
+    """The `threads.create` request of a thread starting with `chatkit_input(text, **fields)`."""
+    return {"type": "threads.create", "params": {"input": chatkit_input(text, **fields)}}
+
+
+def created_thread_id(events: list[Any]) -> str:
+    """The id of the thread a `threads.create` stream's `thread.created` event announced."""
+    thread_id: str = next(e["thread"]["id"] for e in events if e["type"] == "thread.created")
+    return thread_id
 
 
 @dataclass
@@ -82,6 +104,14 @@ class GatewayClient:
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
         return items
+
+    async def chatkit(self, user: User, body: dict[str, Any]) -> Any:
+        """One ChatKit request, which must succeed: its events if it streamed, else its JSON."""
+        response = await self.http.post("/chatkit", json=body, headers=user.headers)
+        assert response.status_code == 200, response.text
+        if response.headers["content-type"].startswith("text/event-stream"):
+            return sse_data(response.text)
+        return response.json()
 
     async def stream(
         self, user: User, conversation_id: str, content: str, headers: dict[str, str] | None = None
