@@ -147,8 +147,20 @@ HOPS: dict[str, Callable[[ReceivedSpan], bool]] = {
 }
 
 
-def missing_hops(spans: list[ReceivedSpan]) -> list[str]:
-    return [hop for hop, seen in HOPS.items() if not any(seen(s) for s in spans)]
+async def spans_with_hops(
+    receiver: OtlpReceiver, trace_id: str, hops: dict[str, Callable[[ReceivedSpan], bool]]
+) -> list[ReceivedSpan]:
+    """The spans of `trace_id`, once each of `hops` has one there."""
+
+    async def spans_of_the_trace() -> list[ReceivedSpan]:
+        return receiver.of_trace(trace_id)
+
+    return await poll_until(
+        spans_of_the_trace,
+        lambda spans: all(any(seen(s) for s in spans) for seen in hops.values()),
+        within=15,
+        message=f"a span of every hop ({list(hops)}) under trace id {trace_id}",
+    )
 
 
 async def test_one_turn_is_one_trace_from_the_gateway_to_postgres(
@@ -164,15 +176,7 @@ async def test_one_turn_is_one_trace_from_the_gateway_to_postgres(
     )
     assert sent.status_code == 201, sent.text
 
-    async def spans_of_the_trace() -> list[ReceivedSpan]:
-        return receiver.of_trace(trace_id)
-
-    spans = await poll_until(
-        spans_of_the_trace,
-        lambda spans: not missing_hops(spans),
-        within=15,
-        message=f"a span of every hop ({list(HOPS)}) under the client's trace id",
-    )
+    spans = await spans_with_hops(receiver, trace_id, HOPS)
     assert {s.service for s in spans} >= {"agent", "conversations"}
 
 
@@ -230,20 +234,6 @@ async def gateway_trace_id(stack: Stack, request_id: str) -> str:
     found = await poll_until(traces, within=5, message=f"an access line of {request_id}")
     assert len(found) == 1, found
     return found[0]
-
-
-async def spans_with_hops(
-    receiver: OtlpReceiver, trace_id: str, hops: dict[str, Callable[[ReceivedSpan], bool]]
-) -> list[ReceivedSpan]:
-    async def spans_of_the_trace() -> list[ReceivedSpan]:
-        return receiver.of_trace(trace_id)
-
-    return await poll_until(
-        spans_of_the_trace,
-        lambda spans: all(any(seen(s) for s in spans) for seen in hops.values()),
-        within=15,
-        message=f"a span of every hop ({list(hops)}) under the gateway's trace id {trace_id}",
-    )
 
 
 async def test_a_turn_without_traceparent_is_traced_under_the_gateways_trace_id(
