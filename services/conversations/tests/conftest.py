@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 import httpx
+import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat.conversations.v1 import conversations_pb2_grpc as pb_grpc
@@ -32,6 +33,8 @@ from conversations.settings import Settings
 from fastapi import FastAPI
 
 MAX_CHARS = 10_000
+# The `conn` fixture's: an autocommit connection to the test database.
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
 # RPCs (and AppendMessage roles) that only the agent's service identity may call.
@@ -188,6 +191,12 @@ def database_url(make_database: Callable[..., str]) -> str:
     url = make_database("conversations_test")
     migrate_database(url)
     return url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import grpc
 import psycopg
@@ -19,16 +19,12 @@ from conversations.budgets import BUSY_RETRY_AFTER_SECONDS, TurnBudget
 from conversations.models import Turn
 from conversations.patches import MessagePatch
 
-Conn = psycopg.AsyncConnection[tuple[object, ...]]
+if TYPE_CHECKING:
+    from services.conversations.tests.conftest import Conn
+
 MAX_CHARS = 10_000
 # A bucket that does not refill within a test.
 SLOW = 0.001
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def new_conversation(conn: Conn, user_id: uuid.UUID) -> uuid.UUID:

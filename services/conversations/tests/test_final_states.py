@@ -3,27 +3,18 @@ content, tool calls or usage), and an empty UpdateMessage is a reply's heartbeat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
-import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from conversations import store
 
 if TYPE_CHECKING:
-    from services.conversations.tests.conftest import Rpc, User
+    from services.conversations.tests.conftest import Conn, Rpc, User
 
-Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 FINAL = ("complete", "failed", "interrupted")
 STALE_SECONDS = 300.0
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def reply_in(rpc: Rpc, user: User, status: str, content: str = "Done.") -> pb.Message:

@@ -4,7 +4,6 @@ metadata, a fixed cap for tool calls), and reads that show no payload never read
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -16,9 +15,8 @@ from conversations import sql, store
 from conversations.checks import DEFAULT_PAYLOAD_MAX_BYTES, TOOL_CALLS_MAX_BYTES
 
 if TYPE_CHECKING:
-    from services.conversations.tests.conftest import Api, Rpc, User
+    from services.conversations.tests.conftest import Api, Conn, Rpc, User
 
-Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 CAP = DEFAULT_PAYLOAD_MAX_BYTES
 
 
@@ -29,12 +27,6 @@ def payload_of(size: int) -> str:
     text = orjson.dumps({"item": body}).decode()
     assert len(text.encode()) == size
     return text
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def test_a_payload_at_the_cap_is_stored(rpc: Rpc, alice: User) -> None:

@@ -6,11 +6,9 @@ per-user budget. Against the real database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import orjson
-import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import NotFound, RateLimited
@@ -21,7 +19,6 @@ from conversations.models import MessageRecord, StartedReply
 from services.conversations.tests.test_reply_start import (
     MAX_CHARS,
     SLOW,
-    Conn,
     finish,
     replies,
     reply,
@@ -29,13 +26,7 @@ from services.conversations.tests.test_reply_start import (
 )
 
 if TYPE_CHECKING:
-    from services.conversations.tests.conftest import Rpc, User
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
+    from services.conversations.tests.conftest import Conn, Rpc, User
 
 
 def structured_input(status: str) -> str:

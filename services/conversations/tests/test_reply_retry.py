@@ -14,19 +14,15 @@ from conversations import reply_start
 from conversations.budgets import UNLIMITED, TurnBudget
 from conversations.models import MessageRecord, StartedReply
 
-from services.conversations.tests import test_reply_start
 from services.conversations.tests.test_reply_start import (
     SLOW,
-    Conn,
     finish,
     reply,
     user_message,
 )
 
 if TYPE_CHECKING:
-    from services.conversations.tests.conftest import Rpc, User
-
-conn = test_reply_start.conn  # the same fixture: an autocommit connection
+    from services.conversations.tests.conftest import Conn, Rpc, User
 
 
 async def retry(

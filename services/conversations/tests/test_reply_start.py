@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
@@ -19,17 +18,10 @@ from conversations.models import MessageRecord, StartedReply
 from conversations.patches import MessagePatch
 
 if TYPE_CHECKING:
-    from services.conversations.tests.conftest import Rpc, User
+    from services.conversations.tests.conftest import Conn, Rpc, User
 
-Conn = psycopg.AsyncConnection[tuple[object, ...]]
 MAX_CHARS = 10_000
 SLOW = 0.001  # a bucket that does not refill within a test
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def user_message(

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -24,15 +25,11 @@ from conversations.retention import (
 )
 from conversations.settings import Settings
 
-Conn = psycopg.AsyncConnection[tuple[object, ...]]
+if TYPE_CHECKING:
+    from services.conversations.tests.conftest import Conn
+
 
 POLICY = RetentionPolicy(deleted_days=30, message_days=0, batch_size=500)
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 @pytest.fixture

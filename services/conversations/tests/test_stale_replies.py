@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -21,16 +21,9 @@ from conversations.sweeper import sweep_stale_replies
 if TYPE_CHECKING:
     from chat_testkit.tokens import TestKeys
 
-    from services.conversations.tests.conftest import Rpc, User
+    from services.conversations.tests.conftest import Conn, Rpc, User
 
 STALE_SECONDS = 300.0
-Conn = psycopg.AsyncConnection[tuple[object, ...]]
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def age(conn: Conn, message_id: str, minutes: int = 10) -> None:

@@ -3,7 +3,6 @@ ledger), charged once when a reply becomes final and kept when messages are dele
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,12 +14,6 @@ from chat.conversations.v1 import conversations_pb2 as pb
 from .conftest import Api, Rpc, User
 
 USAGE = "/api/chat/usage"
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        yield c
 
 
 async def reply(rpc: Rpc, user: User, tokens: tuple[int, int], model: str = "gpt-test") -> str:
