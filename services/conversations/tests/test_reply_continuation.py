@@ -12,7 +12,7 @@ import orjson
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import NotFound, RateLimited
-from conversations import reply_start, store
+from conversations import store
 from conversations.budgets import UNLIMITED, TurnBudget
 from conversations.models import MessageRecord, StartedReply
 
@@ -52,15 +52,7 @@ async def row_after(
 async def go_on(
     conn: Conn, user: uuid.UUID, anchor: MessageRecord, budget: TurnBudget = UNLIMITED
 ) -> StartedReply:
-    return await reply_start.start_reply(
-        conn,
-        user_id=user,
-        conversation_id=uuid.UUID(anchor.conversation_id),
-        user_message_id=uuid.UUID(anchor.id),
-        history_limit=10,
-        budget=budget,
-        continuation=True,
-    )
+    return await reply(conn, user, anchor, budget, history=10, continuation=True)
 
 
 async def test_a_continuation_from_a_tool_result_is_charged_and_a_repeat_replays(

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 from chat_common.errors import InvalidInput, NotFound, RateLimited
-from conversations import reply_start
 from conversations.budgets import UNLIMITED, TurnBudget
 from conversations.models import MessageRecord, StartedReply
 
@@ -91,14 +90,7 @@ async def test_a_continuation_is_no_retry(conn: Conn) -> None:
     user = uuid.uuid4()
     message = await user_message(conn, user)
     with pytest.raises(InvalidInput):
-        await reply_start.start_reply(
-            conn,
-            user_id=user,
-            conversation_id=uuid.UUID(message.conversation_id),
-            user_message_id=uuid.UUID(message.id),
-            continuation=True,
-            retry=True,
-        )
+        await reply(conn, user, message, continuation=True, retry=True)
 
 
 async def test_over_grpc_a_retry_starts_a_new_reply(rpc: Rpc, alice: User) -> None:

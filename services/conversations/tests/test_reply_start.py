@@ -49,6 +49,7 @@ async def reply(
     budget: TurnBudget = UNLIMITED,
     history: int = 0,
     *,
+    continuation: bool = False,
     retry: bool = False,
 ) -> StartedReply:
     return await reply_start.start_reply(
@@ -58,6 +59,7 @@ async def reply(
         user_message_id=uuid.UUID(message.id),
         history_limit=history,
         budget=budget,
+        continuation=continuation,
         retry=retry,
     )
 
