@@ -199,7 +199,8 @@ class DetachedReply:
         try:
             async with reply:
                 async for event in reply:
-                    self._put(_sse_event(event))
+                    if chunk := _sse_event(event):  # empty: an event REST does not send
+                        self._put(chunk)
         except DomainError as exc:  # the store failed mid-turn; headers are long gone
             body = {"detail": exc.message, "assistant_message": message_dict(reply.message)}
             self._put(_sse("error", body))
