@@ -65,9 +65,10 @@ class AttachmentRecord:
 
 _COLUMNS = "id, user_id, conversation_id, name, mime_type, size, state, created_at"
 # A file is visible while unsent or while its conversation is live.
-_VISIBLE = """a.user_id = %(user_id)s AND a.id = %(id)s AND (a.conversation_id IS NULL
+_UNSENT_OR_LIVE = """(a.conversation_id IS NULL
   OR EXISTS (SELECT 1 FROM conversations c
              WHERE c.id = a.conversation_id AND c.deleted_at IS NULL))"""
+_VISIBLE = f"a.user_id = %(user_id)s AND a.id = %(id)s AND {_UNSENT_OR_LIVE}"
 
 _INSERT = f"""
 INSERT INTO attachments (id, user_id, name, mime_type, size)
@@ -202,9 +203,7 @@ async def bind(
 _KEY = "SELECT key FROM attachment_keys WHERE id = 1"
 _PREVIEW = f"""
 SELECT {_COLUMNS}, content FROM attachments a
-WHERE a.id = %(id)s AND a.state = '{UPLOADED}' AND (a.conversation_id IS NULL
-  OR EXISTS (SELECT 1 FROM conversations c
-             WHERE c.id = a.conversation_id AND c.deleted_at IS NULL))
+WHERE a.id = %(id)s AND a.state = '{UPLOADED}' AND {_UNSENT_OR_LIVE}
 """
 
 
