@@ -169,11 +169,8 @@ async def test_one_turn_is_one_trace_from_the_gateway_to_postgres(
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
-    sent = await gateway.http.post(
-        f"/api/chat/conversations/{conversation['id']}/messages",
-        json={"content": "trace me"},
-        headers={**user.headers, "traceparent": f"00-{trace_id}-{parent}-01"},
-    )
+    traceparent = f"00-{trace_id}-{parent}-01"
+    sent = await gateway.send(user, conversation["id"], "trace me", {"traceparent": traceparent})
     assert sent.status_code == 201, sent.text
 
     spans = await spans_with_hops(receiver, trace_id, HOPS)
@@ -192,10 +189,9 @@ async def test_json_log_lines_of_a_turn_carry_its_trace_id(traced_stack: Stack) 
             user = await client.sign_up()
             conversation = await client.create_conversation(user)
             trace_id = secrets.token_hex(16)
-            sent = await client.http.post(
-                f"/api/chat/conversations/{conversation['id']}/messages",
-                json={"content": "log me"},
-                headers={**user.headers, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+            traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+            sent = await client.send(
+                user, conversation["id"], "log me", {"traceparent": traceparent}
             )
             assert sent.status_code == 201, sent.text
         gateway = f"gateway-{url.rsplit(':', 1)[1]}"
@@ -242,10 +238,8 @@ async def test_a_turn_without_traceparent_is_traced_under_the_gateways_trace_id(
     user = await gateway.sign_up()
     conversation = await gateway.create_conversation(user)
     request_id = f"no-traceparent-{secrets.token_hex(8)}"
-    sent = await gateway.http.post(
-        f"/api/chat/conversations/{conversation['id']}/messages",
-        json={"content": "trace me from the gateway"},
-        headers={**user.headers, "X-Request-ID": request_id},
+    sent = await gateway.send(
+        user, conversation["id"], "trace me from the gateway", {"X-Request-ID": request_id}
     )
     assert sent.status_code == 201, sent.text
 

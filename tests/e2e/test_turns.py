@@ -48,11 +48,8 @@ async def _traced_turn(gateway: GatewayClient, *, foreign: bool = False) -> str:
     owner = await gateway.sign_up() if foreign else user
     conversation = await gateway.create_conversation(owner)
     request_id = f"e2e-{uuid.uuid4().hex}"
-    response = await gateway.http.post(
-        f"/api/chat/conversations/{conversation['id']}/messages",
-        json={"content": "trace me"},
-        headers={**user.headers, "X-Request-ID": request_id},
-    )
+    headers = {"X-Request-ID": request_id}
+    response = await gateway.send(user, conversation["id"], "trace me", headers)
     assert response.status_code == (404 if foreign else 201)
     assert response.headers["x-request-id"] == request_id
     return request_id

@@ -89,12 +89,14 @@ class GatewayClient:
         body: dict[str, Any] = response.json()
         return body
 
-    async def send(self, user: User, conversation_id: str, content: str) -> httpx.Response:
+    async def send(
+        self, user: User, conversation_id: str, content: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         """One turn, JSON mode."""
         return await self.http.post(
             f"/api/chat/conversations/{conversation_id}/messages",
             json={"content": content},
-            headers={**user.headers, "Accept": "application/json"},
+            headers={**user.headers, "Accept": "application/json", **(headers or {})},
         )
 
     async def messages(self, user: User, conversation_id: str) -> list[dict[str, Any]]:
