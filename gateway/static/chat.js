@@ -138,22 +138,39 @@ export class ChatView {
     this.showTitle();
   }
 
+  messagesPath(query) {
+    return `/api/chat/conversations/${encodeURIComponent(this.id)}/messages?${query}`;
+  }
+
   async loadEarlier() {
     const first = this.messages.querySelector("li[data-id]");
     if (!first || !this.id) return;
-    const generation = this.generation;
     const button = $("load-earlier");
+    const page = await this.loadPage(button, { before: first.dataset.id }, (older) =>
+      this.messages.prepend(...older),
+    );
+    if (page) button.hidden = !page.has_more;
+  }
+
+  /**
+   * A page of messages beside the shown ones (`cursor`: `before` or `after` a message id),
+   * put in place by `place(items)` while `button` is disabled. The page, or null when it
+   * failed (the error is shown) or another conversation opened meanwhile.
+   */
+  async loadPage(button, cursor, place) {
+    const generation = this.generation;
     button.disabled = true;
     try {
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE), before: first.dataset.id });
-      const page = await json(`/api/chat/conversations/${encodeURIComponent(this.id)}/messages?${query}`);
-      if (generation !== this.generation) return;
-      const older = document.createElement("ol");
-      mergeMessages(older, page.items);
-      this.messages.prepend(...older.children);
-      button.hidden = !page.has_more;
+      const query = new URLSearchParams({ limit: String(PAGE_SIZE), ...cursor });
+      const page = await json(this.messagesPath(query));
+      if (generation !== this.generation) return null;
+      const items = document.createElement("ol");
+      mergeMessages(items, page.items);
+      place([...items.children]);
+      return page;
     } catch (error) {
       if (generation === this.generation) this.error.textContent = describeError(error);
+      return null;
     } finally {
       button.disabled = false;
     }

@@ -135,17 +135,13 @@ export async function revealMessage(chat, messageId) {
   return true;
 }
 
-function messagesPath(chat, query) {
-  return `/api/chat/conversations/${encodeURIComponent(chat.id)}/messages?${query}`;
-}
-
 /** The view becomes the page around the message; false if it is not in the conversation. */
 async function openAround(chat, messageId) {
   const { id, generation } = chat;
   const query = new URLSearchParams({ around: messageId, limit: String(WINDOW_SIZE) });
   let page;
   try {
-    page = await json(messagesPath(chat, query));
+    page = await json(chat.messagesPath(query));
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) {
       chat.error.textContent = `Couldn't open that message. ${describeError(error)}`;
@@ -193,19 +189,8 @@ async function loadNewer(chat, button) {
   const items = chat.messages.querySelectorAll("li[data-id]");
   const last = items[items.length - 1];
   if (!last || !chat.id) return;
-  const { generation } = chat;
-  button.disabled = true;
-  try {
-    const query = new URLSearchParams({ limit: String(WINDOW_SIZE), after: last.dataset.id });
-    const page = await json(messagesPath(chat, query));
-    if (generation !== chat.generation) return;
-    const newer = document.createElement("ol");
-    mergeMessages(newer, page.items);
-    chat.messages.append(...newer.children);
-    showNewer(chat, page.has_more);
-  } catch (error) {
-    if (generation === chat.generation) chat.error.textContent = describeError(error);
-  } finally {
-    button.disabled = false;
-  }
+  const page = await chat.loadPage(button, { after: last.dataset.id }, (newer) =>
+    chat.messages.append(...newer),
+  );
+  if (page) showNewer(chat, page.has_more);
 }

@@ -79,3 +79,7 @@ async def test_a_hit_deeper_than_a_thousand_messages_opens_at_the_message(
     await page.get_by_role("button", name="Load newer messages").click()
     await expect(page.locator("#messages li[data-id]")).to_have_count(2 * WINDOW)
     await expect(messages(page, "user").last).to_have_text(re.compile(rf"filler {WINDOW + 24}\b"))
+    # What is left before the window fits one page: back to the conversation's start.
+    await page.get_by_role("button", name="Load earlier messages").click()
+    await expect(messages(page, "user").first).to_have_text(re.compile(rf"start {marker}"))
+    await expect(page.get_by_role("button", name="Load earlier messages")).to_be_hidden()
