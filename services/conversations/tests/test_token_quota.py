@@ -12,9 +12,8 @@ from conversations.budgets import TurnBudget
 from conversations.models import Turn
 from conversations.patches import MessagePatch
 
-from .test_budgets import MAX_CHARS, Conn, conn, new_conversation, refused, turn
-
-__all__ = ["conn"]  # the fixture, shared with test_budgets
+from .conftest import Conn
+from .test_budgets import MAX_CHARS, new_conversation, refused, turn
 
 QUOTA = TurnBudget(tokens_per_day=100)
 
