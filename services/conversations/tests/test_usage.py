@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from chat.conversations.v1 import conversations_pb2 as pb
 
-from .conftest import Api, Rpc, User
+from .conftest import Api, Conn, Rpc, User
 
 USAGE = "/api/chat/usage"
 
@@ -145,6 +145,37 @@ async def test_a_cancelled_replys_late_usage_is_charged_once(
     ]
     # One turn with its tokens, under the model that came with the late usage.
     assert rows == [("gpt-test", 10, 5, 1)]
+
+
+async def test_late_usage_after_midnight_lands_on_the_day_the_reply_ended(
+    api: Api, rpc: Rpc, alice: User, conn: Conn
+) -> None:
+    conv = await rpc.conversation(alice, title="usage")
+    turn = await rpc.turn(alice, conv.id, "hello")
+    reply_id = turn.assistant_message.id
+    cancel = pb.UpdateMessageRequest(
+        conversation_id=conv.id, message_id=reply_id, status="interrupted"
+    )
+    await rpc(alice, "UpdateMessage", cancel)
+    # As if the cancel had happened yesterday: the reply and its turn, a day back.
+    await conn.execute(
+        "UPDATE messages SET updated_at = updated_at - interval '1 day' WHERE id = %s",
+        (reply_id,),
+    )
+    await conn.execute("UPDATE usage_days SET day = day - 1 WHERE user_id = %s", (alice.id,))
+    late = pb.UpdateMessageRequest(
+        conversation_id=conv.id,
+        message_id=reply_id,
+        usage=pb.Usage(input_tokens=10, output_tokens=5, model="gpt-test"),
+    )
+    await rpc(alice, "UpdateMessage", late)
+
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    rows = [
+        (r["day"], r["model"], r["input_tokens"], r["output_tokens"], r["turns"])
+        for r in await usage(api, alice, **{"from": yesterday})
+    ]
+    assert rows == [(yesterday, "gpt-test", 10, 5, 1)]
 
 
 async def test_another_users_usage_is_invisible(api: Api, rpc: Rpc, alice: User, bob: User) -> None:

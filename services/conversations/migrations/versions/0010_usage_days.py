@@ -55,15 +55,15 @@ def upgrade() -> None:
         GROUP BY 1, 2, 3
         """
     )
-    # Adds to the user's row of today (UTC) and that model; every charge goes through it.
+    # Adds to the user's row of that UTC day and model; every charge goes through it.
     op.execute(
         """
-        CREATE FUNCTION add_usage_day(p_user_id uuid, p_model text, p_turns integer,
-                                      p_input_tokens bigint, p_output_tokens bigint)
+        CREATE FUNCTION add_usage_day(p_user_id uuid, p_day date, p_model text,
+                                      p_turns integer, p_input_tokens bigint,
+                                      p_output_tokens bigint)
         RETURNS void LANGUAGE sql AS $$
           INSERT INTO usage_days AS d (user_id, day, model, turns, input_tokens, output_tokens)
-          VALUES (p_user_id, CAST(now() AT TIME ZONE 'UTC' AS date), p_model, p_turns,
-                  p_input_tokens, p_output_tokens)
+          VALUES (p_user_id, p_day, p_model, p_turns, p_input_tokens, p_output_tokens)
           ON CONFLICT (user_id, day, model) DO UPDATE
           SET turns = d.turns + EXCLUDED.turns,
               input_tokens = d.input_tokens + EXCLUDED.input_tokens,
@@ -76,7 +76,8 @@ def upgrade() -> None:
         CREATE FUNCTION charge_usage_day() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-          PERFORM add_usage_day(NEW.user_id, COALESCE(NEW.model, ''),
+          PERFORM add_usage_day(NEW.user_id, CAST(now() AT TIME ZONE 'UTC' AS date),
+                                COALESCE(NEW.model, ''),
                                 CAST(NEW.reply_to IS NOT NULL AS integer),
                                 NEW.input_tokens, NEW.output_tokens);
           RETURN NULL;
@@ -106,5 +107,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER messages_charge_stored_reply ON messages")
     op.execute("DROP TRIGGER messages_charge_final_reply ON messages")
     op.execute("DROP FUNCTION charge_usage_day()")
-    op.execute("DROP FUNCTION add_usage_day(uuid, text, integer, bigint, bigint)")
+    op.execute("DROP FUNCTION add_usage_day(uuid, date, text, integer, bigint, bigint)")
     op.execute("DROP TABLE usage_days")

@@ -1,4 +1,4 @@
-"""The usage of a reply ended elsewhere is charged when it arrives.
+"""The usage of a reply ended elsewhere is charged when it arrives, to the day it ended.
 
 A reply cancelled (or swept) while the model ran becomes final before the agent's final
 write (`interrupted`), and migration 0010's trigger charges it then, with no tokens. The
@@ -29,20 +29,22 @@ def upgrade() -> None:
         CREATE FUNCTION charge_late_usage() RETURNS trigger
         LANGUAGE plpgsql AS $$
         DECLARE
-          today date := CAST(now() AT TIME ZONE 'UTC' AS date);
+          -- The day the reply ended (its last write), where its turn was counted: late
+          -- usage arriving after midnight still lands beside it.
+          ended date := CAST(OLD.updated_at AT TIME ZONE 'UTC' AS date);
           moved integer := 0;
         BEGIN
           IF COALESCE(OLD.model, '') = '' AND COALESCE(NEW.model, '') <> '' THEN
             UPDATE usage_days SET turns = turns - 1
-            WHERE user_id = NEW.user_id AND day = today AND model = '' AND turns > 0;
+            WHERE user_id = NEW.user_id AND day = ended AND model = '' AND turns > 0;
             IF FOUND THEN
               moved := 1;
               DELETE FROM usage_days
-              WHERE user_id = NEW.user_id AND day = today AND model = ''
+              WHERE user_id = NEW.user_id AND day = ended AND model = ''
                 AND turns = 0 AND input_tokens = 0 AND output_tokens = 0;
             END IF;
           END IF;
-          PERFORM add_usage_day(NEW.user_id, COALESCE(NEW.model, ''), moved,
+          PERFORM add_usage_day(NEW.user_id, ended, COALESCE(NEW.model, ''), moved,
                                 NEW.input_tokens, NEW.output_tokens);
           RETURN NULL;
         END $$
