@@ -1,17 +1,19 @@
-"""`python -m bench.otlp_sink PORT`: the cheapest OTLP/HTTP collector, for case 11.
+"""`python -m bench.otlp_sink`: the cheapest OTLP/HTTP collector, for case 11.
 
 It answers 200 (an empty ExportTraceServiceResponse, which is zero bytes) to every
 `POST /v1/traces` and drops the spans; `GET /` tells how many exports and bytes came in,
-so the case can show that tracing was really on. A process of its own: a collector's CPU
+so the case can show that tracing was really on. It binds any free port and reports it in
+$PORT_FILE (chat_common.bound_ports), as the services do. A process of its own: a collector's CPU
 is not the stack's, and the load generator's event loop stays undisturbed.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from chat_common import bound_ports
 
 _received = {"exports": 0, "bytes": 0}
 _lock = threading.Lock()
@@ -45,9 +47,12 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def main(port: int) -> None:
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+def main() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # listening once constructed
+    bound_ports.report("http", server.server_address[1])
+    bound_ports.write_port_file()
+    server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main()

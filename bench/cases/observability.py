@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
-from devstack.processes import ManagedProcess, free_port, port_answers
+from devstack.processes import SERVICE_PORT_SETTINGS, ManagedProcess
 
 from bench.cases import Context
 from bench.cases.throughput import Window, load_window
@@ -114,15 +114,13 @@ def _restored(bench: BenchStack) -> Iterator[None]:
 
 @contextmanager
 def _sink(bench: BenchStack) -> Iterator[ManagedProcess]:
-    port = free_port()
     sink = ManagedProcess(
         "otlp-sink",
-        [sys.executable, "-m", "bench.otlp_sink", str(port)],
+        [sys.executable, "-m", "bench.otlp_sink"],
         cwd=bench.stack.config.repo_root,
         log_path=bench.log_dir / "otlp-sink.log",
-        ready=lambda: port_answers(port),
+        port_settings=SERVICE_PORT_SETTINGS,  # ready once it reports its port
     )
-    sink.ports = {"http": port}
     try:
         sink.start().wait_ready(30)
         yield sink
